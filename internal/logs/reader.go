@@ -1,0 +1,222 @@
+package logs
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Record is one parsed log line.
+type Record struct {
+	Time    time.Time
+	Stream  string
+	Partial bool
+	Line    []byte // without the record's trailing newline for partial records
+}
+
+// ParseRecord parses one line of a log file (including its newline).
+func ParseRecord(b []byte) (Record, error) {
+	var r Record
+	sp := bytes.IndexByte(b, ' ')
+	if sp < 0 {
+		return r, errors.New("malformed log record")
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(b[:sp]))
+	if err != nil {
+		return r, fmt.Errorf("malformed log time: %w", err)
+	}
+	rest := b[sp+1:]
+	sp = bytes.IndexByte(rest, ' ')
+	if sp < 0 || len(rest) < sp+3 {
+		return r, errors.New("malformed log record")
+	}
+	r.Time, r.Stream = t, string(rest[:sp])
+	r.Partial = rest[sp+1] == 'P'
+	r.Line = rest[sp+3:]
+	if r.Partial {
+		r.Line = bytes.TrimSuffix(r.Line, []byte{'\n'})
+	}
+	return r, nil
+}
+
+// ReadOptions select what to print.
+type ReadOptions struct {
+	Tail       int // -1: all
+	Since      time.Time
+	Until      time.Time
+	Timestamps bool
+	// Follow keeps reading as the file grows until Done reports true.
+	Follow bool
+	Done   func() bool
+}
+
+// Files returns the log files of path, oldest first.
+func Files(path string) []string {
+	var out []string
+	for i := 1; ; i++ {
+		p := path + "." + strconv.Itoa(i)
+		if _, err := os.Stat(p); err != nil {
+			break
+		}
+		out = append([]string{p}, out...)
+	}
+	return append(out, path)
+}
+
+// Read writes the selected records of the log at path to stdout and stderr.
+func Read(path string, o ReadOptions, stdout, stderr io.Writer) error {
+	var recs []Record
+	for _, f := range Files(path) {
+		rs, err := readFile(f, o)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		recs = append(recs, rs...)
+	}
+	if o.Tail >= 0 {
+		recs = tail(recs, o.Tail)
+	}
+	for _, r := range recs {
+		if err := emit(r, o, stdout, stderr); err != nil {
+			return err
+		}
+	}
+	if !o.Follow {
+		return nil
+	}
+	return follow(path, o, stdout, stderr)
+}
+
+func readFile(path string, o ReadOptions) ([]Record, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Record
+	br := bufio.NewReaderSize(f, 256*1024)
+	for {
+		line, err := br.ReadBytes('\n')
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			if r, perr := ParseRecord(line); perr == nil && keep(r, o) {
+				out = append(out, r)
+			}
+		}
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+}
+
+func keep(r Record, o ReadOptions) bool {
+	if !o.Since.IsZero() && r.Time.Before(o.Since) {
+		return false
+	}
+	if !o.Until.IsZero() && r.Time.After(o.Until) {
+		return false
+	}
+	return true
+}
+
+// tail keeps the last n lines, counting a run of partial records and the
+// record ending it as one line.
+func tail(recs []Record, n int) []Record {
+	lines := 0
+	for i := len(recs) - 1; i >= 0; i-- {
+		if !recs[i].Partial {
+			lines++
+			if lines > n {
+				return recs[i+1:]
+			}
+		}
+	}
+	return recs
+}
+
+func emit(r Record, o ReadOptions, stdout, stderr io.Writer) error {
+	w := stdout
+	if r.Stream == "stderr" {
+		w = stderr
+	}
+	if o.Timestamps {
+		if _, err := io.WriteString(w, r.Time.Format(time.RFC3339Nano)+" "); err != nil {
+			return err
+		}
+	}
+	_, err := w.Write(r.Line)
+	return err
+}
+
+// follow prints what is appended to path, waiting on inotify (no polling)
+// for writes to the file and for changes in its directory (rotation, the
+// container's record being rewritten when it stops).
+func follow(path string, o ReadOptions, stdout, stderr io.Writer) error {
+	ino, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(ino)
+	if _, err := unix.InotifyAddWatch(ino, filepath.Dir(path), unix.IN_MODIFY|unix.IN_CREATE|unix.IN_MOVED_TO|unix.IN_CLOSE_WRITE); err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer func() { f.Close() }()
+	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+		return err
+	}
+	br := bufio.NewReader(f)
+	var pending []byte
+	evbuf := make([]byte, 4096)
+	for {
+		// Drain what is there.
+		for {
+			line, err := br.ReadBytes('\n')
+			pending = append(pending, line...)
+			if err != nil {
+				break
+			}
+			if r, perr := ParseRecord(pending); perr == nil && keep(r, o) {
+				if err := emit(r, o, stdout, stderr); err != nil {
+					return err
+				}
+			}
+			pending = pending[:0]
+		}
+		if rotated(f, path) {
+			nf, err := os.Open(path)
+			if err == nil {
+				f.Close()
+				f, pending = nf, pending[:0]
+				br.Reset(f)
+				continue
+			}
+		}
+		if o.Done != nil && o.Done() {
+			return nil
+		}
+		if _, err := unix.Read(ino, evbuf); err != nil && !errors.Is(err, unix.EINTR) {
+			return err
+		}
+	}
+}
+
+// rotated reports whether path now names another file than f.
+func rotated(f *os.File, path string) bool {
+	a, err1 := f.Stat()
+	b, err2 := os.Stat(path)
+	return err1 == nil && err2 == nil && !os.SameFile(a, b)
+}
