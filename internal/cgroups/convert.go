@@ -44,7 +44,9 @@ func swapToV2(memorySwap, memory int64) (int64, error) {
 		return -1, nil
 	case memorySwap == -1, memorySwap == 0:
 		return memorySwap, nil
-	case memory == 0 || memory == -1:
+	case memory == -1:
+		return memorySwap, nil // unlimited memory: nothing to subtract
+	case memory == 0:
 		return 0, errors.New("a swap limit needs a memory limit")
 	case memory < 0:
 		return 0, fmt.Errorf("invalid memory limit %d", memory)

@@ -19,7 +19,7 @@ const (
 
 // freezeTimeout bounds the wait for every task to stop; a task stuck in
 // an uninterruptible sleep can delay freezing indefinitely.
-const freezeTimeout = 5 * time.Second
+var freezeTimeout = 5 * time.Second
 
 // Freeze stops every process in the cgroup and returns once all are frozen.
 // If that does not happen in time the cgroup is thawed again and an error

@@ -38,7 +38,11 @@ func (c *Cgroup) setV2Memory(r *specs.LinuxResources) error {
 	if err != nil {
 		return err
 	}
-	if swap != 0 {
+	write := swap != 0
+	if swap == 0 && deref(m.Swap) > 0 {
+		write = true // memory+swap == memory: no swap at all, written as "0"
+	}
+	if write {
 		switch {
 		case exists(dir, "memory.swap.max"):
 			if err := writeFile(dir, "memory.swap.max", limitString(swap)); err != nil {
