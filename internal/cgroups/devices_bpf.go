@@ -104,7 +104,7 @@ func loadDeviceProg(prog []bpfInsn) (int, error) {
 	log := make([]byte, 64<<10)
 	if _, err2 := loadProg(prog, log); err2 != nil {
 		if msg := strings.TrimSpace(string(bytes.TrimRight(log, "\x00"))); msg != "" {
-			return -1, fmt.Errorf("load eBPF device program: %w: %s", err2, lastLine(msg))
+			return -1, fmt.Errorf("load eBPF device program: %w: verifier: %s", err2, lastLines(msg, 3))
 		}
 	}
 	return -1, fmt.Errorf("load eBPF device program: %w", err)
@@ -161,9 +161,11 @@ func detachProg(dirFD int, id uint32) error {
 	return nil
 }
 
-func lastLine(s string) string {
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
+// lastLines keeps the end of the verifier's log, where the reason is.
+func lastLines(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
 	}
-	return s
+	return strings.Join(lines, " | ")
 }

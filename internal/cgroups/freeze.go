@@ -126,12 +126,12 @@ func (c *Cgroup) Kill() error {
 }
 
 func (c *Cgroup) killEach() error {
-	_, noFreezer := c.dir("freezer")
-	if noFreezer == nil {
-		if err := c.Freeze(); err != nil {
-			return err
+	if _, err := c.dir("freezer"); err == nil {
+		// A cgroup that cannot freeze (a task stuck in D state) is still
+		// killed, only without the protection against forks.
+		if err := c.Freeze(); err == nil {
+			defer c.Thaw()
 		}
-		defer c.Thaw()
 	}
 	pids, err := c.Procs()
 	if err != nil {

@@ -333,3 +333,136 @@ func TestHostV1BlkioAndDevices(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// cgroup2Mount finds this machine's cgroup2 mount: the host layout on v2
+// hosts, /sys/fs/cgroup/unified (no controllers) on hybrid ones.
+func cgroup2Mount(t *testing.T) *fsys {
+	t.Helper()
+	f := hostFS(t)
+	if f.version == V2 {
+		return f
+	}
+	var st unix.Statfs_t
+	const unified = "/sys/fs/cgroup/unified"
+	if err := unix.Statfs(unified, &st); err != nil || st.Type != unix.CGROUP2_SUPER_MAGIC {
+		t.Skip("no cgroup2 hierarchy mounted")
+	}
+	return newV2(unified)
+}
+
+// TestHostV2Core runs the v2 paths that need no controller on the real
+// cgroup2 hierarchy (on hybrid hosts the otherwise unused unified one):
+// CLONE_INTO_CGROUP through OpenDirFD, the eBPF device filter and its
+// replacement on Update, freeze, cgroup.kill, cpu.stat and removal.
+func TestHostV2Core(t *testing.T) {
+	f := cgroup2Mount(t)
+	parent := testParent(t, f)
+	i := func(n int64) *int64 { return &n }
+	nullOnly := []specs.LinuxDeviceCgroup{
+		{Allow: false, Access: "rwm"},
+		{Allow: true, Type: "c", Major: i(1), Minor: i(3), Access: "rwm"},
+	}
+	c, err := f.create(Config{Parent: parent, Name: "core", Resources: &specs.LinuxResources{Devices: nullOnly}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(script string) (*exec.Cmd, io.WriteCloser, *strings.Builder) {
+		fd, err := c.OpenDirFD()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		var out strings.Builder
+		cmd, in := startChild(t, script, &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}, &out)
+		return cmd, in, &out
+	}
+	cmd, in, out := run(deviceProbe)
+	in.Write([]byte("go\n"))
+	_ = cmd.Wait()
+	checkDeviceProbe(t, out.String())
+
+	// Update replaces the filter: /dev/zero now readable, one program left.
+	allowZero := append(slices.Clone(nullOnly), specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: i(1), Minor: i(5), Access: "r"})
+	if err := c.Update(&specs.LinuxResources{Devices: allowZero}); err != nil {
+		t.Fatal(err)
+	}
+	cmd, in, out = run(deviceProbe)
+	in.Write([]byte("go\n"))
+	_ = cmd.Wait()
+	if !strings.Contains(out.String(), "zero-ok") {
+		t.Errorf("after Update:\n%s", out)
+	}
+	dirFD, err := unix.Open(c.paths[""], unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := attachedDeviceProgs(dirFD)
+	unix.Close(dirFD)
+	if err != nil || len(ids) != 1 {
+		t.Errorf("attached programs after Update: %v, %v", ids, err)
+	}
+
+	cmd, in, _ = run("while :; do :; done")
+	pid := cmd.Process.Pid
+	if pids, err := c.Procs(); err != nil || !slices.Equal(pids, []int{pid}) {
+		t.Fatalf("Procs() = %v, %v; want [%d]: the child must start inside", pids, err, pid)
+	}
+	in.Write([]byte("go\n"))
+	waitFor(t, "cpu usage", func() bool { s, err := c.Stats(); return err == nil && s.CPU.UsageNS > 0 })
+	if err := c.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	if st := procState(t, pid); st == "R" {
+		t.Errorf("frozen busy process has State %s", st)
+	}
+	if err := c.Thaw(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the thawed process to run", func() bool { return procState(t, pid) == "R" })
+	if err := c.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil || !strings.Contains(err.Error(), "killed") {
+		t.Errorf("child after Kill: %v", err)
+	}
+	if err := c.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.removeParent(parent); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkHostCreateDestroy measures one container cgroup's life with
+// Docker-like limits on this machine's layout.
+func BenchmarkHostCreateDestroy(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root")
+	}
+	f, err := host()
+	if err != nil {
+		b.Skip(err)
+	}
+	rnd := make([]byte, 6)
+	rand.Read(rnd)
+	parent := "cocin-test-" + hex.EncodeToString(rnd)
+	defer func() {
+		for _, r := range f.roots() {
+			_ = f.removeTree(filepath.Join(r, parent))
+		}
+	}()
+	res := &specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: ptr[int64](64 << 20)},
+		CPU:    &specs.LinuxCPU{Shares: ptr[uint64](512), Quota: ptr[int64](50000), Period: ptr[uint64](100000)},
+		Pids:   &specs.LinuxPids{Limit: ptr[int64](100)},
+	}
+	for i := 0; b.Loop(); i++ {
+		c, err := f.create(Config{Parent: parent, Name: "b" + itoa(int64(i)), Resources: res})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Destroy(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
