@@ -8,6 +8,7 @@
 #   ensure_go            put /usr/local/go/bin on PATH if go is not found; die if absent
 #   apt_install PKG...   install the Debian packages that are missing (root only);
 #                        runs "apt-get update" at most once per process
+#                        (APT_RECOMMENDS=1 installs recommended packages too)
 #   have CMD             true when CMD is on PATH
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -46,7 +47,9 @@ apt_install() {
 		DEBIAN_FRONTEND=noninteractive apt-get update -qq || die "apt-get update failed"
 		COCIN_APT_UPDATED=1
 	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+	local rec=--no-install-recommends
+	[ "${APT_RECOMMENDS:-0}" = 1 ] && rec=--install-recommends
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$rec" "${missing[@]}" >/dev/null ||
 		die "apt-get install ${missing[*]} failed"
 }
 
