@@ -20,8 +20,8 @@ install_deps
 log "2/4 building $BIN"
 ensure_go
 cd "$ROOT"
-go mod download
-go build -o "$BIN.new" ./cmd/cocin
+go mod download || die "go mod download failed (network or go.sum problem)"
+go build -o "$BIN.new" ./cmd/cocin || die "go build ./cmd/cocin failed (see above)"
 mv -f "$BIN.new" "$BIN"
 "$BIN" version || die "$BIN version failed"
 
