@@ -5,8 +5,20 @@ import (
 	"os"
 
 	"github.com/cocin-dev/cocin/internal/cli"
+	"github.com/cocin-dev/cocin/internal/engine"
+	"github.com/cocin-dev/cocin/internal/runtime"
 )
 
 func main() {
+	// Hidden modes are chosen by argv[0], before any command-line parsing,
+	// so that a container's init starts as little as possible.
+	switch os.Args[0] {
+	case runtime.InitArg0:
+		runtime.InitMain()
+		return
+	case engine.MonitorArg0:
+		engine.MonitorMain()
+		return
+	}
 	os.Exit(cli.Main(os.Args))
 }

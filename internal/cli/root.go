@@ -2,7 +2,165 @@
 // struct and calls one engine function; nothing here touches the system.
 package cli
 
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/cocin-dev/cocin/internal/engine"
+	"github.com/cocin-dev/cocin/internal/trace"
+	"github.com/spf13/cobra"
+)
+
+// globals are the flags every command takes.
+type globals struct {
+	root, runRoot string
+	logLevel      string
+	trace         bool
+	span          *trace.Span
+}
+
+// app is the state shared by the commands of one invocation.
+type app struct {
+	g       globals
+	streams engine.Streams
+	eng     *engine.Engine
+	// lastRunOptions is the options struct bound to the most recently
+	// built run flag set; create shares run's flags through it.
+	lastRunOptions *engine.RunOptions
+}
+
 // Main runs the command line and returns the process exit code.
 func Main(args []string) int {
-	return 0
+	a := &app{streams: engine.Streams{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}}
+	root := a.rootCommand()
+	root.SetArgs(args[1:])
+	cmd, err := root.ExecuteC()
+	if a.g.span != nil {
+		a.g.span.End()
+		a.g.span.Print(os.Stderr)
+	}
+	if err == nil {
+		return 0
+	}
+	var ce *codeError
+	if errors.As(err, &ce) {
+		if ce.err != nil {
+			fmt.Fprintf(os.Stderr, "cocin: %v\n", ce.err)
+		}
+		return ce.code
+	}
+	fmt.Fprintf(os.Stderr, "cocin: %v\n", err)
+	if cmd != nil && isUsageError(err) {
+		fmt.Fprintf(os.Stderr, "See '%s --help'.\n", cmd.CommandPath())
+	}
+	return 125
+}
+
+// codeError ends the command with a specific exit code; err (if any) is
+// printed first.
+type codeError struct {
+	code int
+	err  error
+}
+
+func (e *codeError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func isUsageError(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "unknown flag") || strings.Contains(s, "unknown shorthand") ||
+		strings.Contains(s, "requires") || strings.Contains(s, "accepts") || strings.Contains(s, "unknown command")
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "cocin",
+		Short:         "A daemonless container engine with its own OCI runtime",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			a.setupLogging(cmd.ErrOrStderr())
+			if a.g.trace {
+				a.g.span = trace.NewRoot("cocin " + cmd.Name())
+			}
+			return nil
+		},
+	}
+	root.CompletionOptions.HiddenDefaultCmd = true
+	f := root.PersistentFlags()
+	f.StringVar(&a.g.root, "root", envOr("COCIN_ROOT", "/var/lib/cocin"), "persistent data directory (env COCIN_ROOT)")
+	f.StringVar(&a.g.runRoot, "runroot", envOr("COCIN_RUNROOT", "/run/cocin"), "runtime state directory (env COCIN_RUNROOT)")
+	f.StringVar(&a.g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+	f.BoolVar(&a.g.trace, "trace", false, "print each step with its duration as a tree on stderr")
+	root.AddCommand(
+		a.runCommand(),
+		a.createCommand(),
+		a.startCommand(),
+		a.stopCommand(),
+		a.restartCommand(),
+		a.killCommand(),
+		a.rmCommand(),
+		a.psCommand(),
+		a.logsCommand(),
+		a.waitCommand(),
+		a.inspectCommand(),
+		a.renameCommand(),
+		a.pauseCommand(),
+		a.unpauseCommand(),
+		a.topCommand(),
+		a.attachCommand(),
+		a.eventsCommand(),
+		a.systemCommand(),
+		a.importCommand(),
+		a.imagesCommand(),
+		a.rmiCommand(),
+		a.versionCommand(),
+		a.infoCommand(),
+	)
+	return root
+}
+
+func (a *app) setupLogging(w io.Writer) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(a.g.logLevel)); err != nil {
+		lvl = slog.LevelWarn
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lvl})))
+}
+
+// engine opens the engine on first use.
+func (a *app) engine() (*engine.Engine, error) {
+	if a.eng != nil {
+		return a.eng, nil
+	}
+	e, err := engine.New(engine.Config{
+		Root: a.g.root, RunRoot: a.g.runRoot,
+		CgroupParent: envOr("COCIN_CGROUP_PARENT", "cocin"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.eng = e
+	return e, nil
+}
+
+// ctx returns the command's context, carrying the trace root when tracing.
+func (a *app) ctx(cmd *cobra.Command) context.Context {
+	return trace.WithSpan(cmd.Context(), a.g.span)
 }

@@ -39,10 +39,11 @@ func (p *initProc) setupConsole() error {
 	p.ptyName = "/dev/pts/" + strconv.Itoa(n)
 	// TIOCGPTPEER opens the slave through the master, never through a path
 	// the rootfs could have redirected.
-	slave, err := unix.IoctlRetInt(master, unix.TIOCGPTPEER)
-	if err != nil {
-		return fmt.Errorf("open pty slave: %w", err)
+	r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if errno != 0 {
+		return fmt.Errorf("open pty slave: %w", errno)
 	}
+	slave := int(r)
 	defer unix.Close(slave)
 	if b := p.spec.Process.ConsoleSize; b != nil {
 		_ = unix.IoctlSetWinsize(master, unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(b.Height), Col: uint16(b.Width)})

@@ -29,16 +29,9 @@ func SealedExecutable() (string, error) {
 }
 
 func sealExecutable() (int, error) {
-	exe, err := os.Executable()
+	fd, err := openSealed()
 	if err != nil {
-		return -1, fmt.Errorf("find own executable: %w", err)
-	}
-	fd, oerr := sealByOverlay(exe)
-	if oerr != nil {
-		var merr error
-		if fd, merr = sealByMemfd(exe); merr != nil {
-			return -1, fmt.Errorf("seal executable: overlay: %v; memfd: %w", oerr, merr)
-		}
+		return -1, err
 	}
 	// Move the descriptor high so that exec.Cmd's ExtraFiles (fds 3..6 in
 	// the child) never overwrite it before execve reads the path.
@@ -50,33 +43,59 @@ func sealExecutable() (int, error) {
 	return high, nil
 }
 
-// sealByOverlay mounts the binary's directory as a detached read-only overlay
-// and opens the binary through it. An overlay without an upper layer needs two
-// lower ones that do not overlap, so an empty temporary directory is the
-// second; it can go as soon as the mount exists. The mount is attached to no
-// namespace and disappears with the last descriptor.
-func sealByOverlay(exe string) (int, error) {
-	fsfd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+func openSealed() (int, error) {
+	// A process that was itself executed from a sealed copy (a monitor)
+	// reuses it: its /proc/self/exe is that read-only file.
+	self, err := unix.Open("/proc/self/exe", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, err
+		return -1, fmt.Errorf("open own executable: %w", err)
 	}
-	defer unix.Close(fsfd)
-	empty, err := os.MkdirTemp("", "cocin-seal-")
-	if err != nil {
-		return -1, err
+	if isSealed(self) {
+		return self, nil
 	}
-	defer os.Remove(empty)
-	for _, kv := range [][2]string{{"lowerdir+", filepath.Dir(exe)}, {"lowerdir+", empty}} {
-		if err := unix.FsconfigSetString(fsfd, kv[0], kv[1]); err != nil {
-			return -1, fmt.Errorf("fsconfig %s: %w", kv[0], err)
+	exe, err := os.Executable()
+	if err == nil {
+		var fd int
+		if fd, err = sealByOverlay(exe); err == nil {
+			unix.Close(self)
+			return fd, nil
 		}
 	}
-	if err := unix.FsconfigCreate(fsfd); err != nil {
-		return -1, fmt.Errorf("fsconfig create: %w", err)
+	fd, merr := sealByMemfd(self)
+	unix.Close(self)
+	if merr != nil {
+		return -1, fmt.Errorf("seal executable: overlay: %v; memfd: %w", err, merr)
 	}
-	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID)
+	return fd, nil
+}
+
+// isSealed reports whether fd is on a read-only mount or a write-sealed
+// memfd.
+func isSealed(fd int) bool {
+	var st unix.Statfs_t
+	if unix.Fstatfs(fd, &st) == nil && st.Flags&unix.ST_RDONLY != 0 {
+		return true
+	}
+	seals, err := unix.FcntlInt(uintptr(fd), unix.F_GET_SEALS, 0)
+	return err == nil && seals&unix.F_SEAL_WRITE != 0
+}
+
+// sealByOverlay mounts the binary's directory as a detached read-only overlay
+// and opens the binary through it. An overlay without an upper layer needs two
+// lower layers that do not overlap; the second is an empty, detached tmpfs,
+// reached through its descriptor, so it can overlap nothing. Neither mount is
+// attached to any namespace: they vanish with the last descriptor. This costs
+// about 0.2 ms, against 10 ms for a memfd copy of the binary.
+func sealByOverlay(exe string) (int, error) {
+	empty, err := detachedMount("tmpfs", nil)
 	if err != nil {
-		return -1, fmt.Errorf("fsmount: %w", err)
+		return -1, fmt.Errorf("empty tmpfs: %w", err)
+	}
+	defer unix.Close(empty)
+	lowers := [][2]string{{"lowerdir+", filepath.Dir(exe)}, {"lowerdir+", fmt.Sprintf("/proc/self/fd/%d", empty)}}
+	mfd, err := detachedMount("overlay", lowers)
+	if err != nil {
+		return -1, fmt.Errorf("overlay: %w", err)
 	}
 	defer unix.Close(mfd)
 	fd, err := unix.Openat(mfd, filepath.Base(exe), unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -86,10 +105,29 @@ func sealByOverlay(exe string) (int, error) {
 	return fd, nil
 }
 
+// detachedMount creates a read-only mount of fstype that is attached
+// nowhere and returns its descriptor.
+func detachedMount(fstype string, opts [][2]string) (int, error) {
+	fsfd, err := unix.Fsopen(fstype, unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(fsfd)
+	for _, kv := range opts {
+		if err := unix.FsconfigSetString(fsfd, kv[0], kv[1]); err != nil {
+			return -1, fmt.Errorf("fsconfig %s: %w", kv[0], err)
+		}
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return -1, fmt.Errorf("fsconfig create: %w", err)
+	}
+	return unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID)
+}
+
 // sealByMemfd copies the binary into a sealed memfd: slower (a copy of the
 // whole binary per command) but available everywhere.
-func sealByMemfd(exe string) (int, error) {
-	src, err := os.Open(exe)
+func sealByMemfd(self int) (int, error) {
+	src, err := os.Open(fmt.Sprintf("/proc/self/fd/%d", self))
 	if err != nil {
 		return -1, err
 	}

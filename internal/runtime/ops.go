@@ -230,3 +230,36 @@ func isZombie(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] == 'Z' || s[i+2] == 'X'
 }
+
+// PidStartTime returns the start time of pid (clock ticks after boot),
+// the token that tells a live process from a later one with the same PID.
+func PidStartTime(pid int) (uint64, error) { return pidStartTime(pid) }
+
+// ProcessAlive reports whether pid runs and started at start (0: any).
+func ProcessAlive(pid int, start uint64) bool {
+	if pid <= 0 {
+		return false
+	}
+	return (&record{Pid: pid, PidStart: start}).alive()
+}
+
+// WaitPidExit waits up to timeout for pid to exit, through a pidfd; it
+// reports whether the process is gone.
+func WaitPidExit(pid int, timeout time.Duration) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return true
+	}
+	defer unix.Close(fd)
+	ms := int(timeout / time.Millisecond)
+	if timeout < 0 {
+		ms = -1
+	}
+	for {
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		return err == nil && n > 0
+	}
+}

@@ -150,7 +150,10 @@ func (r *Runtime) Create(ctx context.Context, o CreateOpts) (c *Container, err e
 		Annotations: o.Spec.Annotations, CgroupPath: cgPath,
 	}
 	c.rec.PidStart, _ = pidStartTime(c.Pid)
-	if err := c.saveRecord(o.Spec); err != nil {
+	_, end = trace.Step(ctx, "save state")
+	err = c.saveRecord(o.Spec)
+	end()
+	if err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -239,7 +242,9 @@ func idMaps(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
 func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, fifo *os.File) error {
 	ctx, end := trace.Step(ctx, "start init (clone namespaces)")
 	defer end()
+	_, endSeal := trace.Step(ctx, "seal binary")
 	exe, err := SealedExecutable()
+	endSeal()
 	if err != nil {
 		return err
 	}
@@ -307,14 +312,20 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 		ExtraFiles:  append([]*os.File{cfgR, stW, fifo, console}, o.ExtraFiles...),
 		SysProcAttr: attr,
 	}
-	if err := cmd.Start(); err != nil {
+	_, endClone := trace.Step(ctx, "clone")
+	err = cmd.Start()
+	endClone()
+	if err != nil {
 		return fmt.Errorf("start container init: %w", err)
 	}
 	c.cmd, c.Pid, c.pidfd = cmd, cmd.Process.Pid, pidfd
 	stW.Close()
 	cfgR.Close()
 	if !attr.UseCgroupFD {
-		if err := c.cg.AddProc(c.Pid); err != nil {
+		_, endAdd := trace.Step(ctx, "join cgroup (v1)")
+		err := c.cg.AddProc(c.Pid)
+		endAdd()
+		if err != nil {
 			return fmt.Errorf("add init to cgroup: %w", err)
 		}
 	}
@@ -324,7 +335,9 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 	}
 	cfgW.Close()
 	c.status = json.NewDecoder(stR)
+	_, endReady := trace.Step(ctx, "wait for init ready")
 	m, err := readStatus(c.status)
+	endReady()
 	if err != nil {
 		return fmt.Errorf("container init died before it was ready: %s", c.describeDeath())
 	}
@@ -480,3 +493,15 @@ func (c *Container) signal(sig unix.Signal) error {
 
 // Cgroup returns the container's cgroup.
 func (c *Container) Cgroup() *cgroups.Cgroup { return c.cg }
+
+// Close releases the parent's handles without waiting for the init, for a
+// parent that reaps its children itself (the monitor, as a subreaper).
+func (c *Container) Close() {
+	if c.pidfd >= 0 {
+		unix.Close(c.pidfd)
+		c.pidfd = -1
+	}
+	if c.pipe != nil {
+		c.pipe.Close()
+	}
+}

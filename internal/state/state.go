@@ -75,6 +75,30 @@ type Container struct {
 	Options json.RawMessage `json:"Options,omitempty"`
 	// AutoRemove is --rm.
 	AutoRemove bool `json:"AutoRemove"`
+	// Tty and OpenStdin are -t and -i.
+	Tty       bool `json:"Tty"`
+	OpenStdin bool `json:"OpenStdin"`
+	// RestartPolicy is --restart; RestartCount counts restarts so far.
+	RestartPolicy RestartPolicy `json:"RestartPolicy"`
+	RestartCount  int           `json:"RestartCount"`
+	// ManuallyStopped is set by stop and cleared by start: a stopped
+	// container is not restarted by its policy.
+	ManuallyStopped bool `json:"ManuallyStopped"`
+	// LogPath is the container's log file; LogOptions are --log-opt.
+	LogPath    string            `json:"LogPath"`
+	LogOptions map[string]string `json:"LogOptions,omitempty"`
+	// Owner is the process that is the container's parent (its monitor,
+	// or the foreground `run`), with its start time to detect PID reuse.
+	Owner      int    `json:"MonitorPid"`
+	OwnerStart uint64 `json:"MonitorStart"`
+	// StopSignal is the image's STOPSIGNAL.
+	StopSignal string `json:"StopSignal,omitempty"`
+}
+
+// RestartPolicy is Docker's restart policy.
+type RestartPolicy struct {
+	Name              string `json:"Name"` // "no", "on-failure", "always", "unless-stopped"
+	MaximumRetryCount int    `json:"MaximumRetryCount"`
 }
 
 // Store is the container record store.
@@ -294,3 +318,6 @@ func isHex(s string) bool {
 	}
 	return true
 }
+
+// Write stores c; the caller holds the container's lock.
+func (s *Store) Write(c *Container) error { return s.write(c) }

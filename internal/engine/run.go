@@ -1,0 +1,428 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/cocin-dev/cocin/internal/image"
+	"github.com/cocin-dev/cocin/internal/layer"
+	"github.com/cocin-dev/cocin/internal/runtime"
+	"github.com/cocin-dev/cocin/internal/specgen"
+	"github.com/cocin-dev/cocin/internal/state"
+	"github.com/cocin-dev/cocin/internal/trace"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+)
+
+// RunOptions are `cocin run`'s flags.
+type RunOptions struct {
+	specgen.Options
+	Image       string
+	Name        string
+	Remove      bool
+	Interactive bool
+	Detach      bool
+	// Restart is --restart: no, on-failure[:N], always, unless-stopped.
+	Restart string
+	// LogOptions are --log-opt key=value (max-size, max-file).
+	LogOptions []string
+}
+
+// Streams are the standard streams of the calling command.
+type Streams struct {
+	Stdin          *os.File
+	Stdout, Stderr *os.File
+}
+
+// prepared is a container whose record, rootfs and spec exist but whose
+// runtime side does not yet.
+type prepared struct {
+	rec  *state.Container
+	spec *specs.Spec
+	undo []func()
+}
+
+func (p *prepared) rollback() {
+	for i := len(p.undo) - 1; i >= 0; i-- {
+		p.undo[i]()
+	}
+}
+
+// Run creates a container, runs it in the foreground and returns its exit
+// code. Everything it made is undone on failure, and on exit with --rm.
+func (e *Engine) Run(ctx context.Context, o *RunOptions, st Streams) (code int, err error) {
+	p, err := e.prepare(ctx, o)
+	if err != nil {
+		return ExitCode(err), err
+	}
+	defer func() {
+		if err != nil {
+			p.rollback()
+		}
+	}()
+	return e.runForeground(ctx, p, o, st)
+}
+
+// prepare does everything up to the runtime: image, ID and name, rootfs,
+// spec, record.
+func (e *Engine) prepare(ctx context.Context, o *RunOptions) (_ *prepared, err error) {
+	p := &prepared{}
+	defer func() {
+		if err != nil {
+			p.rollback()
+		}
+	}()
+	policy, err := ParseRestartPolicy(o.Restart)
+	if err != nil {
+		return nil, err
+	}
+	if o.Remove && policy.Name != "no" {
+		return nil, errors.New("conflicting options: cannot specify both --restart and --rm")
+	}
+	logOpts, err := parseLogOptions(o.LogOptions)
+	if err != nil {
+		return nil, err
+	}
+	_, end := trace.Step(ctx, "resolve image")
+	img, err := e.Images.Get(o.Image)
+	end()
+	if err != nil {
+		if errors.Is(err, image.ErrNotFound) {
+			return nil, fmt.Errorf("unable to find image %q locally", o.Image)
+		}
+		return nil, err
+	}
+	id := state.NewID()
+	name, err := e.reserveName(o.Name, id)
+	if err != nil {
+		return nil, err
+	}
+	p.undo = append(p.undo, func() { e.Containers.ReleaseName(name, id) })
+
+	rec := &state.Container{
+		ID: id, Name: name, Image: o.Image, ImageID: img.ID.String(), Created: time.Now().UTC(),
+		Dir: e.Containers.Dir(id), AutoRemove: o.Remove,
+		State: state.State{Status: state.Created},
+		Tty:   o.Tty, OpenStdin: o.Interactive, RestartPolicy: policy,
+		LogPath: filepath.Join(e.Containers.Dir(id), "container.log"), LogOptions: logOpts,
+		StopSignal: img.Config.Config.StopSignal,
+	}
+	if err := e.Containers.Create(rec); err != nil {
+		return nil, err
+	}
+	p.undo = append(p.undo, func() { _ = os.RemoveAll(rec.Dir) })
+
+	_, end = trace.Step(ctx, "mount rootfs (overlay)")
+	rootfs, err := e.mountRootfs(img, rec.Dir)
+	end()
+	if err != nil {
+		return nil, err
+	}
+	p.undo = append(p.undo, func() { _ = layer.UnmountRootfs(rec.Dir) })
+	rec.Rootfs = rootfs
+
+	_, end = trace.Step(ctx, "generate spec")
+	spec, err := e.generateSpec(img, o, rec)
+	end()
+	if err != nil {
+		return nil, err
+	}
+	rec.Path, rec.Args = spec.Process.Args[0], spec.Process.Args[1:]
+	rec.Spec, _ = json.Marshal(spec)
+	rec.Options, _ = json.Marshal(o)
+	if _, err := e.Containers.Update(id, func(c *state.Container) error { *c = *rec; return nil }); err != nil {
+		return nil, err
+	}
+	p.rec, p.spec = rec, spec
+	e.emit(rec, "create", nil)
+	return p, nil
+}
+
+func (e *Engine) reserveName(name, id string) (string, error) {
+	if name != "" {
+		if err := state.ValidateName(name); err != nil {
+			return "", err
+		}
+		return name, e.Containers.ReserveName(name, id)
+	}
+	for i := 0; ; i++ {
+		n := state.RandomName(i)
+		err := e.Containers.ReserveName(n, id)
+		if !errors.Is(err, state.ErrNameInUse) {
+			return n, err
+		}
+	}
+}
+
+func (e *Engine) mountRootfs(img *image.Image, dir string) (string, error) {
+	lowers, err := e.Images.LayerDirs(img)
+	if err != nil {
+		return "", err
+	}
+	return layer.MountRootfs(lowers, dir)
+}
+
+func (e *Engine) generateSpec(img *image.Image, o *RunOptions, rec *state.Container) (*specs.Spec, error) {
+	hostname := o.Hostname
+	if hostname == "" {
+		hostname = rec.ID[:12]
+	}
+	opts := o.Options
+	opts.CgroupsPath = e.cfg.CgroupParent + "/" + rec.ID
+	etc, err := writeEtcFiles(rec.Dir, hostname)
+	if err != nil {
+		return nil, err
+	}
+	opts.Mounts = append(etc, opts.Mounts...)
+	spec, err := specgen.Generate(&img.Config.Config, &opts, rec.Rootfs, hostname)
+	if err != nil {
+		return nil, err
+	}
+	if err := makeWorkdir(rec.Rootfs, spec); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+// runForeground creates and starts the container in this process, which
+// stays its parent: it forwards signals and stdio and collects the exit.
+func (e *Engine) runForeground(ctx context.Context, p *prepared, o *RunOptions, st Streams) (int, error) {
+	rec := p.rec
+	tty, err := newTTYSession(o, st)
+	if err != nil {
+		return 125, err
+	}
+	defer tty.close()
+
+	copts := runtime.CreateOpts{ID: rec.ID, Spec: p.spec, Stdout: st.Stdout, Stderr: st.Stderr}
+	if o.Interactive && !o.Tty {
+		copts.Stdin = st.Stdin
+	}
+	copts.ConsoleSocket = tty.socket()
+	cctx, end := trace.Step(ctx, "create container")
+	ctr, err := e.Runtime.Create(cctx, copts)
+	end()
+	if err != nil {
+		return ExitCode(err), err
+	}
+	p.undo = append(p.undo, func() { _ = e.Runtime.Delete(rec.ID, true) })
+	if err := tty.receive(); err != nil {
+		return 125, err
+	}
+	sigs := forwardSignals(ctr, o.Tty)
+	defer signal.Stop(sigs)
+
+	_, end = trace.Step(ctx, "start")
+	err = e.Runtime.Start(rec.ID)
+	if err == nil {
+		err = ctr.Started()
+	}
+	end()
+	if err != nil {
+		return ExitCode(err), err
+	}
+	e.recordStart(rec.ID, ctr.Pid)
+	tty.pump(o.Interactive)
+	code, werr := ctr.Wait()
+	tty.drain()
+	oom, _ := ctr.Cgroup().OOMKilled()
+	e.finish(rec, code, oom, werr)
+	return code, nil
+}
+
+// finish records the exit and releases the runtime side and the rootfs;
+// with --rm it removes the container altogether.
+func (e *Engine) finish(rec *state.Container, code int, oom bool, werr error) {
+	_ = e.Runtime.Delete(rec.ID, true)
+	if rec.AutoRemove {
+		_ = e.removeContainer(rec)
+		return
+	}
+	e.recordExit(rec.ID, code, oom, werr)
+}
+
+// forwardSignals relays the signals cocin receives to the container's init
+// (Docker's sig-proxy). SIGCHLD, SIGPIPE, SIGURG (Go's preemption) and,
+// with a terminal, SIGWINCH are ours.
+func forwardSignals(ctr *runtime.Container, tty bool) chan os.Signal {
+	ch := make(chan os.Signal, 16)
+	var sigs []os.Signal
+	for s := syscall.Signal(1); s <= 31; s++ {
+		switch s {
+		case unix.SIGCHLD, unix.SIGPIPE, unix.SIGURG, unix.SIGKILL, unix.SIGSTOP:
+			continue
+		case unix.SIGWINCH:
+			if tty {
+				continue
+			}
+		}
+		sigs = append(sigs, s)
+	}
+	signal.Notify(ch, sigs...)
+	go func() {
+		for s := range ch {
+			_ = ctr.Signal(s.(syscall.Signal))
+		}
+	}()
+	return ch
+}
+
+// ttySession is the terminal side of `run -t`: the console socket, the pty
+// master the init sends back, raw mode and window size.
+type ttySession struct {
+	enabled    bool
+	st         Streams
+	local      *os.File // our end of the console socket
+	remote     *os.File // the init's end
+	master     *os.File
+	restore    func()
+	outputDone chan struct{}
+	winch      chan os.Signal
+	once       sync.Once
+}
+
+func newTTYSession(o *RunOptions, st Streams) (*ttySession, error) {
+	t := &ttySession{enabled: o.Tty, st: st}
+	if !o.Tty {
+		return t, nil
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	t.local, t.remote = os.NewFile(uintptr(fds[0]), "console"), os.NewFile(uintptr(fds[1]), "console")
+	return t, nil
+}
+
+func (t *ttySession) socket() *os.File {
+	if !t.enabled {
+		return nil
+	}
+	return t.remote
+}
+
+// receive takes the pty master, sizes it like our terminal and puts our
+// terminal in raw mode so that keys (Ctrl-C included) reach the container.
+func (t *ttySession) receive() error {
+	if !t.enabled {
+		return nil
+	}
+	t.remote.Close()
+	m, err := runtime.RecvFD(t.local)
+	if err != nil {
+		return fmt.Errorf("receive terminal: %w", err)
+	}
+	t.master = m
+	t.resize()
+	if term.IsTerminal(int(t.st.Stdin.Fd())) {
+		old, err := term.MakeRaw(int(t.st.Stdin.Fd()))
+		if err == nil {
+			t.restore = func() { _ = term.Restore(int(t.st.Stdin.Fd()), old) }
+		}
+	}
+	t.winch = make(chan os.Signal, 1)
+	signal.Notify(t.winch, unix.SIGWINCH)
+	go func() {
+		for range t.winch {
+			t.resize()
+		}
+	}()
+	return nil
+}
+
+func (t *ttySession) resize() {
+	ws, err := unix.IoctlGetWinsize(int(t.st.Stdout.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		ws, err = unix.IoctlGetWinsize(int(t.st.Stdin.Fd()), unix.TIOCGWINSZ)
+	}
+	if err == nil {
+		_ = unix.IoctlSetWinsize(int(t.master.Fd()), unix.TIOCSWINSZ, ws)
+	}
+}
+
+// pump copies the pty to stdout and, with -i, stdin to the pty.
+func (t *ttySession) pump(interactive bool) {
+	if !t.enabled {
+		return
+	}
+	t.outputDone = make(chan struct{})
+	go func() {
+		_, _ = io.Copy(t.st.Stdout, t.master)
+		close(t.outputDone)
+	}()
+	if interactive {
+		go func() { _, _ = io.Copy(t.master, t.st.Stdin) }()
+	}
+}
+
+// drain waits for the output the container wrote before it exited. A
+// process that outlived PID 1 and holds the pty cannot keep us forever.
+func (t *ttySession) drain() {
+	if !t.enabled || t.outputDone == nil {
+		return
+	}
+	select {
+	case <-t.outputDone:
+	case <-time.After(2 * time.Second):
+	}
+}
+
+func (t *ttySession) close() {
+	t.once.Do(func() {
+		if t.winch != nil {
+			signal.Stop(t.winch)
+			close(t.winch)
+		}
+		if t.restore != nil {
+			t.restore()
+		}
+		for _, f := range []*os.File{t.local, t.remote, t.master} {
+			if f != nil {
+				f.Close()
+			}
+		}
+	})
+}
+
+// makeWorkdir creates the working directory in the rootfs when the image
+// lacks it, as Docker does, resolving symlinks inside the rootfs.
+func makeWorkdir(rootfs string, spec *specs.Spec) error {
+	dir, err := secureJoin(rootfs, spec.Process.Cwd)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create working directory %s: %w", spec.Process.Cwd, err)
+	}
+	return os.Chown(dir, int(spec.Process.User.UID), int(spec.Process.User.GID))
+}
+
+// writeEtcFiles writes the container's /etc/hostname and /etc/hosts and
+// returns the bind mounts that put them in place.
+func writeEtcFiles(dir, hostname string) ([]specs.Mount, error) {
+	files := map[string]string{
+		"hostname": hostname + "\n",
+		"hosts": "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n" +
+			"fe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n" +
+			"127.0.1.1\t" + hostname + "\n",
+	}
+	var mounts []specs.Mount
+	for _, name := range []string{"hostname", "hosts"} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(files[name]), 0o644); err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, specs.Mount{Destination: "/etc/" + name, Type: "bind", Source: p, Options: []string{"rbind", "rprivate"}})
+	}
+	return mounts, nil
+}

@@ -1,0 +1,215 @@
+package engine
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cocin-dev/cocin/internal/cgroups"
+	"github.com/cocin-dev/cocin/internal/layer"
+)
+
+// DiskUsage is one row of `system df`.
+type DiskUsage struct {
+	Type        string
+	Total       int
+	Active      int
+	Size        int64
+	Reclaimable int64
+}
+
+// DiskUsage reports the space images and containers take.
+func (e *Engine) DiskUsage() ([]DiskUsage, error) {
+	imgs, err := e.Images.List()
+	if err != nil {
+		return nil, err
+	}
+	ctrs, err := e.List()
+	if err != nil {
+		return nil, err
+	}
+	used := map[string]bool{}
+	for _, c := range ctrs {
+		used[c.ImageID] = true
+	}
+	iu := DiskUsage{Type: "Images", Total: len(imgs)}
+	for _, img := range imgs {
+		iu.Size += img.Size
+		if used[img.ID.String()] {
+			iu.Active++
+		} else {
+			iu.Reclaimable += img.Size
+		}
+	}
+	cu := DiskUsage{Type: "Containers", Total: len(ctrs)}
+	for _, c := range ctrs {
+		size := dirSize(filepath.Join(c.Dir, "upper"))
+		cu.Size += size
+		if IsRunning(c) {
+			cu.Active++
+		} else {
+			cu.Reclaimable += size
+		}
+	}
+	return []DiskUsage{iu, cu}, nil
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+// PruneOptions are `system prune`'s flags.
+type PruneOptions struct {
+	AllImages bool // -a: every image no container uses, not only untagged ones
+}
+
+// PruneReport lists what prune removed.
+type PruneReport struct {
+	Containers []string
+	Images     []string
+	Repaired   []string
+	Reclaimed  int64
+}
+
+// Prune removes stopped containers and unused images, and repairs what
+// interrupted commands left half-made: container directories without a
+// record, runtime state without a container, mounts and cgroups of
+// containers that do not run, interrupted layer unpacks.
+func (e *Engine) Prune(o PruneOptions) (*PruneReport, error) {
+	r := &PruneReport{}
+	ctrs, err := e.List()
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, c := range ctrs {
+		if IsRunning(c) {
+			continue
+		}
+		size := dirSize(filepath.Join(c.Dir, "upper"))
+		if err := e.Remove(c.ID, RemoveOptions{}); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.Containers = append(r.Containers, c.ID)
+		r.Reclaimed += size
+	}
+	r.Repaired = append(r.Repaired, e.repairLeftovers()...)
+	imgs, err := e.Images.List()
+	if err != nil {
+		return r, err
+	}
+	ctrs, _ = e.Containers.List()
+	used := map[string]bool{}
+	for _, c := range ctrs {
+		used[c.ImageID] = true
+	}
+	for _, img := range imgs {
+		if used[img.ID.String()] || (!o.AllImages && len(img.RepoTags) > 0) {
+			continue
+		}
+		_, deleted, err := e.Images.Remove(img.ID.String(), true, nil)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if len(deleted) > 0 {
+			r.Images = append(r.Images, img.ID.String())
+			r.Reclaimed += img.Size
+		}
+	}
+	return r, errors.Join(errs...)
+}
+
+// repairLeftovers removes what crashed commands left behind.
+func (e *Engine) repairLeftovers() []string {
+	var fixed []string
+	known := map[string]bool{}
+	ctrs, _ := e.Containers.List()
+	for _, c := range ctrs {
+		known[c.ID] = true
+	}
+	// Container directories whose record was never written.
+	base := filepath.Dir(e.Containers.Dir("x"))
+	ents, _ := os.ReadDir(base)
+	for _, ent := range ents {
+		if len(ent.Name()) != 64 || known[ent.Name()] {
+			continue
+		}
+		dir := filepath.Join(base, ent.Name())
+		if layer.UnmountRootfs(dir) == nil && os.RemoveAll(dir) == nil {
+			fixed = append(fixed, "container directory "+ent.Name()[:12])
+		}
+	}
+	// Runtime state and cgroups of containers that are gone.
+	ids, _ := e.Runtime.List()
+	for _, id := range ids {
+		if !known[id] {
+			if e.Runtime.Delete(id, true) == nil {
+				fixed = append(fixed, "runtime state "+shortID(id))
+			}
+		}
+	}
+	for _, name := range cgroupChildren(e.cfg.CgroupParent) {
+		if known[name] {
+			continue
+		}
+		if cg, err := cgroups.Load(e.cfg.CgroupParent, name); err == nil {
+			_ = cg.Kill()
+			if cg.Destroy() == nil {
+				fixed = append(fixed, "cgroup "+shortID(name))
+			}
+		}
+	}
+	// Attach sockets of containers that do not run.
+	socks, _ := os.ReadDir(filepath.Join(e.cfg.RunRoot, "attach"))
+	for _, s := range socks {
+		live := false
+		for _, c := range ctrs {
+			if strings.HasPrefix(c.ID, s.Name()) && IsRunning(c) {
+				live = true
+			}
+		}
+		if !live && os.Remove(filepath.Join(e.cfg.RunRoot, "attach", s.Name())) == nil {
+			fixed = append(fixed, "attach socket "+s.Name())
+		}
+	}
+	return fixed
+}
+
+// cgroupChildren lists the container cgroups under cocin's parent, looked
+// up in the memory (v1) or unified (v2) hierarchy.
+func cgroupChildren(parent string) []string {
+	var out []string
+	for _, root := range []string{"/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup"} {
+		ents, err := os.ReadDir(filepath.Join(root, parent))
+		if err != nil {
+			continue
+		}
+		for _, ent := range ents {
+			if ent.IsDir() && len(ent.Name()) == 64 {
+				out = append(out, ent.Name())
+			}
+		}
+		return out
+	}
+	return out
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
