@@ -21,7 +21,7 @@ import (
 // hostSnapshot is what the suite could leave behind on the host. Each field
 // holds only items attributable to cocin or to this suite.
 type hostSnapshot struct {
-	Mounts    []string // mount points containing tmpBase or "cocin"
+	Mounts    []string // mount points under tmpBase or cocin's default directories
 	Cgroups   []string // cgroup directories whose name contains the suite's parent name
 	Links     []string // network links named cocin*
 	NftTables []string // "family name" of nftables tables containing "cocin"
@@ -44,7 +44,10 @@ func (p proc) String() string { return fmt.Sprintf("pid %d (%s): %s", p.PID, p.W
 func snapshotHost() hostSnapshot {
 	var s hostSnapshot
 	for _, mp := range mountPoints() {
-		if isUnder(mp, tmpBase) || strings.Contains(mp, "cocin") {
+		// Only this suite's directories and cocin's defaults (a command
+		// that ignored --root): other suites may run at the same time, and
+		// their mounts are neither our leaks nor ours to clean.
+		if isUnder(mp, tmpBase) || isUnder(mp, "/var/lib/cocin") || isUnder(mp, "/run/cocin") {
 			s.Mounts = append(s.Mounts, mp)
 		}
 	}
