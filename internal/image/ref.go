@@ -1,87 +1,180 @@
 package image
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
 
-// NormalizeRef turns a user's image name into the "name:tag" key of the
-// tag table: ":latest" is added when no tag is given, and Docker Hub's
-// "docker.io/library/" prefix is dropped for display, as Docker does.
+// ErrInvalidRef reports a malformed image reference.
+var ErrInvalidRef = errors.New("invalid reference format")
+
+const (
+	defaultDomain = "docker.io"
+	officialRepo  = "library/"
+	defaultTag    = "latest"
+	maxNameLen    = 255
+	maxTagLen     = 128
+)
+
+// reference is a parsed "[domain/]path[:tag]" image name in its full
+// form: domain "docker.io" and path "library/busybox" for "busybox".
+type reference struct {
+	domain, path, tag string
+}
+
+// String returns the full form, the tag table's key.
+func (r reference) String() string { return r.repo() + ":" + r.tag }
+
+func (r reference) repo() string { return r.domain + "/" + r.path }
+
+// Familiar returns the short form Docker shows: "busybox:latest" for
+// docker.io/library/busybox:latest, "me/app:1" for docker.io/me/app:1.
+func (r reference) Familiar() string {
+	return familiarRepo(r.repo()) + ":" + r.tag
+}
+
+func familiarRepo(repo string) string {
+	p, ok := strings.CutPrefix(repo, defaultDomain+"/")
+	if !ok {
+		return repo
+	}
+	if rest, ok := strings.CutPrefix(p, officialRepo); ok && !strings.Contains(rest, "/") {
+		return rest
+	}
+	return p
+}
+
+// familiar turns a full tag-table key back into its short form.
+func familiar(full string) string {
+	i := strings.LastIndex(full, ":")
+	return familiarRepo(full[:i]) + full[i:]
+}
+
+// NormalizeRef validates a user's image reference and returns the short
+// "name:tag" form Docker displays (":latest" added when no tag is given).
 func NormalizeRef(ref string) (string, error) {
-	if ref == "" {
-		return "", fmt.Errorf("empty image reference")
+	r, err := parseRef(ref)
+	if err != nil {
+		return "", err
 	}
-	if strings.Contains(ref, "@") {
-		return "", fmt.Errorf("invalid reference %q: digests are not supported here", ref)
-	}
-	name, tag := ref, "latest"
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		name, tag = ref[:i], ref[i+1:]
-	}
-	name = strings.TrimPrefix(name, "docker.io/")
-	name = strings.TrimPrefix(name, "library/")
-	if err := validateName(name); err != nil {
-		return "", fmt.Errorf("invalid reference %q: %w", ref, err)
-	}
-	if err := validateTag(tag); err != nil {
-		return "", fmt.Errorf("invalid reference %q: %w", ref, err)
-	}
-	return name + ":" + tag, nil
+	return r.Familiar(), nil
 }
 
-// validateName checks a repository path: lowercase components of
-// [a-z0-9] with single separators (., _, __, -), joined by "/"; the first
-// component may be a registry host (with a port).
-func validateName(name string) error {
-	if name == "" || len(name) > 255 {
-		return fmt.Errorf("repository name must be 1 to 255 characters")
+// parseRef parses a reference the way Docker's distribution/reference
+// does for names and tags. Digest references are refused for now.
+func parseRef(s string) (reference, error) {
+	bad := func(why string) (reference, error) {
+		return reference{}, fmt.Errorf("%w: %q: %s", ErrInvalidRef, s, why)
 	}
-	parts := strings.Split(name, "/")
-	for i, p := range parts {
-		if i == 0 && len(parts) > 1 && (strings.ContainsAny(p, ".:") || p == "localhost") {
-			continue // registry host
-		}
-		if !validComponent(p) {
-			return fmt.Errorf("repository name component %q must be lowercase letters, digits and separators", p)
+	if s == "" {
+		return bad("empty reference")
+	}
+	if strings.Contains(s, "@") {
+		return bad("digest references are not supported")
+	}
+	name, tag := s, defaultTag
+	if i := strings.LastIndex(s, ":"); i > strings.LastIndex(s, "/") {
+		name, tag = s[:i], s[i+1:]
+		if !validTag(tag) {
+			return bad("a tag is 1 to 128 of [A-Za-z0-9_.-], not starting with '.' or '-'")
 		}
 	}
-	return nil
+	if len(name) > maxNameLen {
+		return bad("name longer than 255 characters")
+	}
+	r := reference{domain: defaultDomain, path: name, tag: tag}
+	if i := strings.Index(name, "/"); i >= 0 && isDomain(name[:i]) {
+		r.domain, r.path = name[:i], name[i+1:]
+		if !validDomain(r.domain) {
+			return bad("invalid registry host")
+		}
+		if r.domain == "index.docker.io" {
+			r.domain = defaultDomain
+		}
+	}
+	if strings.ToLower(r.path) != r.path {
+		return bad("repository name must be lowercase")
+	}
+	for _, c := range strings.Split(r.path, "/") {
+		if !validComponent(c) {
+			return bad(fmt.Sprintf("invalid repository name component %q", c))
+		}
+	}
+	if r.domain == defaultDomain && !strings.Contains(r.path, "/") {
+		r.path = officialRepo + r.path
+	}
+	return r, nil
 }
 
-func validComponent(p string) bool {
-	if p == "" {
+// isDomain reports whether a name's first component names a registry,
+// by Docker's rule: it holds a dot or a port, or is localhost.
+func isDomain(c string) bool {
+	return strings.ContainsAny(c, ".:") || c == "localhost"
+}
+
+func validDomain(d string) bool {
+	host, port, hasPort := strings.Cut(d, ":")
+	if hasPort && (port == "" || strings.Trim(port, "0123456789") != "") {
 		return false
 	}
-	isAlnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
-	if !isAlnum(p[0]) || !isAlnum(p[len(p)-1]) {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		c := p[i]
-		if isAlnum(c) {
-			continue
-		}
-		if c != '.' && c != '_' && c != '-' {
+	for _, label := range strings.Split(host, ".") {
+		if label == "" || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
 		}
-		if c == '.' && p[i-1] == '.' {
+		for _, ch := range label {
+			if !isAlnum(ch) && ch != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validComponent checks one path component against
+// [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*.
+func validComponent(c string) bool {
+	if c == "" || !isLowerAlnum(rune(c[0])) || !isLowerAlnum(rune(c[len(c)-1])) {
+		return false
+	}
+	for i := 0; i < len(c); {
+		if isLowerAlnum(rune(c[i])) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(c) && !isLowerAlnum(rune(c[j])) {
+			j++
+		}
+		if sep := c[i:j]; sep != "." && sep != "_" && sep != "__" && strings.Trim(sep, "-") != "" {
+			return false
+		}
+		i = j
+	}
+	return true
+}
+
+func validTag(t string) bool {
+	if t == "" || len(t) > maxTagLen || t[0] == '.' || t[0] == '-' {
+		return false
+	}
+	for _, ch := range t {
+		if !isAlnum(ch) && ch != '_' && ch != '.' && ch != '-' {
 			return false
 		}
 	}
 	return true
 }
 
-func validateTag(tag string) error {
-	if tag == "" || len(tag) > 128 {
-		return fmt.Errorf("tag must be 1 to 128 characters")
-	}
-	for i := 0; i < len(tag); i++ {
-		c := tag[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || (i > 0 && (c == '.' || c == '-'))
-		if !ok {
-			return fmt.Errorf("tag %q must be [A-Za-z0-9_][A-Za-z0-9_.-]*", tag)
+func isLowerAlnum(ch rune) bool { return ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' }
+
+func isAlnum(ch rune) bool { return isLowerAlnum(ch) || ch >= 'A' && ch <= 'Z' }
+
+func isHex(s string) bool {
+	for _, ch := range s {
+		if !(ch >= '0' && ch <= '9' || ch >= 'a' && ch <= 'f') {
+			return false
 		}
 	}
-	return nil
+	return s != ""
 }
