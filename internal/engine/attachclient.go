@@ -198,6 +198,9 @@ func (e *Engine) startAndAttach(ctx context.Context, id string, st Streams, tty,
 	if _, err := readSync(d, "was created"); err != nil {
 		return AttachResult{}, fmt.Errorf("%w%.0w", err, errMonitorStarted)
 	}
+	// Signals sent to cocin reach the container, as with a foreground run.
+	sigs := relaySignals(tty, func(s unix.Signal) { _ = e.Runtime.Kill(id, s, false) })
+	defer signal.Stop(sigs)
 	type result struct {
 		r   AttachResult
 		err error

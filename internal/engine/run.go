@@ -117,7 +117,8 @@ func (e *Engine) prepare(ctx context.Context, o *RunOptions) (_ *prepared, err e
 		LogPath: filepath.Join(e.Containers.Dir(id), "container.log"), LogOptions: logOpts,
 		StopSignal: img.Config.Config.StopSignal,
 	}
-	if err := e.Containers.Create(rec); err != nil {
+	// The record itself is written once, complete, after the spec.
+	if err := e.Containers.MakeDir(id); err != nil {
 		return nil, err
 	}
 	p.undo = append(p.undo, func() { _ = os.RemoveAll(rec.Dir) })
@@ -140,7 +141,7 @@ func (e *Engine) prepare(ctx context.Context, o *RunOptions) (_ *prepared, err e
 	rec.Path, rec.Args = spec.Process.Args[0], spec.Process.Args[1:]
 	rec.Spec, _ = json.Marshal(spec)
 	rec.Options, _ = json.Marshal(o)
-	if _, err := e.Containers.Update(id, func(c *state.Container) error { *c = *rec; return nil }); err != nil {
+	if err := e.Containers.Write(rec); err != nil {
 		return nil, err
 	}
 	p.rec, p.spec = rec, spec
@@ -233,10 +234,14 @@ func (e *Engine) runForeground(ctx context.Context, p *prepared, o *RunOptions, 
 	}
 	e.recordStart(rec.ID, ctr.Pid)
 	tty.pump(o.Interactive)
+	_, end = trace.Step(ctx, "wait")
 	code, werr := ctr.Wait()
 	tty.drain()
+	end()
+	_, end = trace.Step(ctx, "cleanup")
 	oom, _ := ctr.Cgroup().OOMKilled()
 	e.finish(rec, code, oom, werr)
+	end()
 	return code, nil
 }
 
@@ -255,6 +260,11 @@ func (e *Engine) finish(rec *state.Container, code int, oom bool, werr error) {
 // (Docker's sig-proxy). SIGCHLD, SIGPIPE, SIGURG (Go's preemption) and,
 // with a terminal, SIGWINCH are ours.
 func forwardSignals(ctr *runtime.Container, tty bool) chan os.Signal {
+	return relaySignals(tty, func(s unix.Signal) { _ = ctr.Signal(s) })
+}
+
+// relaySignals calls send for every signal cocin may forward.
+func relaySignals(tty bool, send func(unix.Signal)) chan os.Signal {
 	ch := make(chan os.Signal, 16)
 	var sigs []os.Signal
 	for s := syscall.Signal(1); s <= 31; s++ {
@@ -271,7 +281,7 @@ func forwardSignals(ctr *runtime.Container, tty bool) chan os.Signal {
 	signal.Notify(ch, sigs...)
 	go func() {
 		for s := range ch {
-			_ = ctr.Signal(s.(syscall.Signal))
+			send(s.(syscall.Signal))
 		}
 	}()
 	return ch

@@ -157,6 +157,16 @@ func (s *Store) Create(c *Container) error {
 	return nil
 }
 
+// MakeDir creates the directory of a container whose record is written
+// later with Write; a crash in between leaves a directory without a record,
+// which List skips and `system prune` removes.
+func (s *Store) MakeDir(id string) error {
+	if err := os.Mkdir(s.Dir(id), 0o700); err != nil {
+		return fmt.Errorf("create container dir: %w", err)
+	}
+	return nil
+}
+
 // Get reads the record of the container with exactly this ID.
 func (s *Store) Get(id string) (*Container, error) {
 	b, err := os.ReadFile(filepath.Join(s.Dir(id), "container.json"))
