@@ -29,9 +29,6 @@ type app struct {
 	g       globals
 	streams engine.Streams
 	eng     *engine.Engine
-	// lastRunOptions is the options struct bound to the most recently
-	// built run flag set; create shares run's flags through it.
-	lastRunOptions *engine.RunOptions
 }
 
 // Main runs the command line and returns the process exit code.
