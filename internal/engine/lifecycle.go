@@ -178,7 +178,7 @@ func (e *Engine) remountFor(c *state.Container) error {
 	if err != nil {
 		return fmt.Errorf("image of container %s: %w", c.Name, err)
 	}
-	_, err = e.mountRootfs(img, c.Dir)
+	_, err = e.mountRootfs(img, c.Dir, c.AutoRemove)
 	return err
 }
 

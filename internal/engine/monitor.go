@@ -357,7 +357,7 @@ func (m *monitor) remount() error {
 	if err != nil {
 		return err
 	}
-	_, err = m.e.mountRootfs(img, m.rec.Dir)
+	_, err = m.e.mountRootfs(img, m.rec.Dir, m.rec.AutoRemove)
 	return err
 }
 

@@ -124,7 +124,7 @@ func (e *Engine) prepare(ctx context.Context, o *RunOptions) (_ *prepared, err e
 	p.undo = append(p.undo, func() { _ = os.RemoveAll(rec.Dir) })
 
 	_, end = trace.Step(ctx, "mount rootfs (overlay)")
-	rootfs, err := e.mountRootfs(img, rec.Dir)
+	rootfs, err := e.mountRootfs(img, rec.Dir, o.Remove)
 	end()
 	if err != nil {
 		return nil, err
@@ -165,10 +165,15 @@ func (e *Engine) reserveName(name, id string) (string, error) {
 	}
 }
 
-func (e *Engine) mountRootfs(img *image.Image, dir string) (string, error) {
+// mountRootfs mounts a container's overlay; a --rm container's is
+// transient (volatile: no syncs, it never outlives the container).
+func (e *Engine) mountRootfs(img *image.Image, dir string, transient bool) (string, error) {
 	lowers, err := e.Images.LayerDirs(img)
 	if err != nil {
 		return "", err
+	}
+	if transient {
+		return layer.MountTransientRootfs(lowers, dir)
 	}
 	return layer.MountRootfs(lowers, dir)
 }
@@ -238,19 +243,23 @@ func (e *Engine) runForeground(ctx context.Context, p *prepared, o *RunOptions, 
 	code, werr := ctr.Wait()
 	tty.drain()
 	end()
-	_, end = trace.Step(ctx, "cleanup")
+	cctx, end = trace.Step(ctx, "cleanup")
 	oom, _ := ctr.Cgroup().OOMKilled()
-	e.finish(rec, code, oom, werr)
+	e.finish(cctx, rec, code, oom, werr)
 	end()
 	return code, nil
 }
 
 // finish records the exit and releases the runtime side and the rootfs;
 // with --rm it removes the container altogether.
-func (e *Engine) finish(rec *state.Container, code int, oom bool, werr error) {
+func (e *Engine) finish(ctx context.Context, rec *state.Container, code int, oom bool, werr error) {
+	_, end := trace.Step(ctx, "delete runtime state and cgroup")
 	_ = e.Runtime.Delete(rec.ID, true)
+	end()
 	if rec.AutoRemove {
+		_, end = trace.Step(ctx, "unmount and remove container")
 		_ = e.removeContainer(rec)
+		end()
 		return
 	}
 	e.recordExit(rec.ID, code, oom, werr)
