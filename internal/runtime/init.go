@@ -27,6 +27,10 @@ type initProc struct {
 	argv0 string
 	// ptyName is the container path of the terminal's slave.
 	ptyName string
+	// config is the config pipe; its EOF means "you are in your cgroup".
+	config     *os.File
+	configDec  *json.Decoder
+	cgroupDone bool
 }
 
 // InitMain is the container's init. It never returns: it execve's the
@@ -67,12 +71,10 @@ func (p *initProc) run() error {
 	if err := p.readConfig(); err != nil {
 		return err
 	}
-	if p.cfg.CgroupNS {
-		if err := p.step("unshare cgroup namespace", func() error { return unix.Unshare(unix.CLONE_NEWCGROUP) }); err != nil {
-			return fmt.Errorf("unshare cgroup namespace: %w", err)
-		}
-	}
 	if err := p.prepareRootfs(); err != nil {
+		return err
+	}
+	if err := p.inCgroup(); err != nil {
 		return err
 	}
 	if err := p.step("hostname, sysctls, rlimits", p.setupProcessEnv); err != nil {
@@ -97,21 +99,46 @@ func (p *initProc) run() error {
 	return p.exec()
 }
 
+// readConfig decodes the configuration; the pipe stays open until the
+// parent has placed us in our cgroup (see inCgroup).
 func (p *initProc) readConfig() error {
-	f := os.NewFile(fdConfig, "config")
-	defer f.Close()
-	b, err := io.ReadAll(f)
-	if err != nil {
+	p.config = os.NewFile(fdConfig, "config")
+	p.configDec = json.NewDecoder(p.config)
+	if err := p.configDec.Decode(&p.cfg); err != nil {
 		return fmt.Errorf("read config: %w", err)
-	}
-	if err := json.Unmarshal(b, &p.cfg); err != nil {
-		return fmt.Errorf("decode config: %w", err)
 	}
 	p.spec = p.cfg.Spec
 	if p.spec.Linux == nil {
 		p.spec.Linux = &specs.Linux{}
 	}
 	return nil
+}
+
+// inCgroup waits until the parent has moved us into our cgroup (it closes
+// the config pipe), then unshares the cgroup namespace, whose root is the
+// cgroup we are in at that moment. It runs before the first cgroup mount
+// and in any case before "ready".
+func (p *initProc) inCgroup() error {
+	if p.cgroupDone {
+		return nil
+	}
+	p.cgroupDone = true
+	return p.step("wait for cgroup, unshare cgroup namespace", func() error {
+		_, err := io.Copy(io.Discard, p.configDec.Buffered())
+		if err == nil {
+			_, err = io.Copy(io.Discard, p.config)
+		}
+		p.config.Close()
+		if err != nil {
+			return fmt.Errorf("wait for cgroup: %w", err)
+		}
+		if p.cfg.CgroupNS {
+			if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+				return fmt.Errorf("unshare cgroup namespace: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 func (p *initProc) setupProcessEnv() error {

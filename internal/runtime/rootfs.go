@@ -155,6 +155,9 @@ func (p *initProc) mountOne(m specs.Mount) error {
 	case "bind":
 		return mountBind(m.Source, dest, pm)
 	case "cgroup", "cgroup2":
+		if err := p.inCgroup(); err != nil {
+			return err
+		}
 		if err := os.MkdirAll(dest, 0o755); err != nil {
 			return err
 		}

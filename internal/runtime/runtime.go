@@ -321,6 +321,14 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 	c.cmd, c.Pid, c.pidfd = cmd, cmd.Process.Pid, pidfd
 	stW.Close()
 	cfgR.Close()
+	// The configuration goes first, so the init prepares its root while we
+	// place it in its cgroup (slow on v1: every move waits for an RCU grace
+	// period). Closing the pipe afterwards tells the init it is in place; it
+	// waits for that before anything that depends on its cgroup.
+	cfg := initConfig{Spec: o.Spec, Rootfs: rootfs, NoPivot: o.NoPivot, Trace: trace.FromContext(ctx) != nil, CgroupNS: cgroupNS, PreserveFDs: len(o.ExtraFiles)}
+	if err := json.NewEncoder(cfgW).Encode(&cfg); err != nil {
+		return fmt.Errorf("send config to init: %w", err)
+	}
 	if !attr.UseCgroupFD {
 		_, endAdd := trace.Step(ctx, "join cgroup (v1)")
 		err := c.cg.AddProc(c.Pid)
@@ -328,10 +336,6 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 		if err != nil {
 			return fmt.Errorf("add init to cgroup: %w", err)
 		}
-	}
-	cfg := initConfig{Spec: o.Spec, Rootfs: rootfs, NoPivot: o.NoPivot, Trace: trace.FromContext(ctx) != nil, CgroupNS: cgroupNS, PreserveFDs: len(o.ExtraFiles)}
-	if err := json.NewEncoder(cfgW).Encode(&cfg); err != nil {
-		return fmt.Errorf("send config to init: %w", err)
 	}
 	cfgW.Close()
 	c.status = json.NewDecoder(stR)
