@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -459,5 +460,30 @@ func TestLayerDirsTopFirst(t *testing.T) {
 	}
 	if _, err := ts.images.LayerDirs(img); err == nil {
 		t.Fatal("LayerDirs with a missing layer succeeded")
+	}
+}
+
+func TestConcurrentImportsShareOneLayer(t *testing.T) {
+	ts := newStores(t)
+	tb := rootfsTar(t, map[string]string{"f": "1", "g": "2"})
+	const n = 4
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := ts.images.Import(context.Background(), bytes.NewReader(tb), fmt.Sprintf("img%d", i), nil)
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	list, err := ts.images.List()
+	if err != nil || len(list) != n {
+		t.Fatalf("List = %d images, %v", len(list), err)
+	}
+	if c := ts.layerCount(t); c != 1 {
+		t.Fatalf("%d layers, want 1", c)
 	}
 }
