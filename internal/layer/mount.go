@@ -76,11 +76,11 @@ func rootfsDirs(ctrDir string) (upper, work, merged string) {
 // resolves those links while mounting, with no chdir (which would move
 // every thread of the process) and no extra symlink tree to maintain.
 func mountOverlay(lowers []string, upper, work, merged string, volatile bool) error {
-	opts := overlayOptions(lowers, upper, work)
+	opts := overlayOptions(lowers, upper, work, volatile)
 	if len(opts) > maxOptions || hasReserved(append([]string{upper, work}, lowers...)) {
 		var closeAll func()
 		var err error
-		opts, closeAll, err = fdOptions(lowers, upper, work)
+		opts, closeAll, err = fdOptions(lowers, upper, work, volatile)
 		if err != nil {
 			return err
 		}
@@ -89,21 +89,21 @@ func mountOverlay(lowers []string, upper, work, merged string, volatile bool) er
 			return fmt.Errorf("overlay options for %d layers exceed %d bytes even in short form", len(lowers), maxOptions)
 		}
 	}
-	if volatile {
-		opts += ",volatile"
-	}
 	if err := unix.Mount("overlay", merged, "overlay", 0, opts); err != nil {
 		return fmt.Errorf("mount overlay (%d layers): %w", len(lowers), err)
 	}
 	return nil
 }
 
-func overlayOptions(lowers []string, upper, work string) string {
+func overlayOptions(lowers []string, upper, work string, volatile bool) string {
 	opts := "lowerdir=" + strings.Join(lowers, ":") + ",upperdir=" + upper + ",workdir=" + work
 	// Like Docker: without the inode index an upper dir stays usable if
 	// a lower dir is ever recreated (the index pins lower file handles).
 	if _, err := os.Stat("/sys/module/overlay/parameters/index"); err == nil {
 		opts += ",index=off"
+	}
+	if volatile {
+		opts += ",volatile"
 	}
 	return opts
 }
@@ -119,7 +119,7 @@ func hasReserved(paths []string) bool {
 
 // fdOptions opens every directory and builds the options from their
 // /proc/self/fd names. The returned func closes the handles.
-func fdOptions(lowers []string, upper, work string) (string, func(), error) {
+func fdOptions(lowers []string, upper, work string, volatile bool) (string, func(), error) {
 	var fds []int
 	closeAll := func() {
 		for _, fd := range fds {
@@ -144,7 +144,7 @@ func fdOptions(lowers []string, upper, work string) (string, func(), error) {
 		short = append(short, n)
 	}
 	k := len(lowers)
-	return overlayOptions(short[:k], short[k], short[k+1]), closeAll, nil
+	return overlayOptions(short[:k], short[k], short[k+1], volatile), closeAll, nil
 }
 
 // UnmountRootfs unmounts ctrDir/merged (lazily if it is busy) and removes

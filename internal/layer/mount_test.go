@@ -157,7 +157,7 @@ func TestMountRootfsManyLayers(t *testing.T) {
 		}
 		lowers = append([]string{s.Dir(parent)}, lowers...)
 	}
-	if n := len(overlayOptions(lowers, "u", "w")); n <= maxOptions {
+	if n := len(overlayOptions(lowers, "u", "w", false)); n <= maxOptions {
 		t.Fatalf("options only %d bytes: the test does not exercise the long form", n)
 	}
 	r := mountFor(t, lowers, filepath.Join(t.TempDir(), "c"))
@@ -180,5 +180,33 @@ func TestMountRootfsFailureCleansUp(t *testing.T) {
 	}
 	if _, err := MountRootfs(nil, ctr); err == nil {
 		t.Fatal("mount without layers succeeded")
+	}
+}
+
+func TestMountTransientRootfsIsVolatile(t *testing.T) {
+	requireRoot(t)
+	s := openStore(t)
+	ctr := filepath.Join(t.TempDir(), "c")
+	t.Cleanup(func() { _ = RemoveRootfs(ctr) })
+	r, err := MountTransientRootfs(twoLayers(t, s), ctr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile("/proc/self/mountinfo")
+	var line string
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && f[4] == r {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "volatile") {
+		t.Fatalf("mount of %s is not volatile: %q", r, line)
+	}
+	if err := UnmountRootfs(ctr); err != nil {
+		t.Fatal(err)
+	}
+	// A volatile upper can be mounted again once work is gone.
+	if _, err := MountTransientRootfs(twoLayers(t, s), ctr); err != nil {
+		t.Fatal(err)
 	}
 }
