@@ -181,7 +181,14 @@ func (m *monitor) setup() error {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return err
 	}
-	signal.Ignore(unix.SIGHUP, unix.SIGINT, unix.SIGPIPE, unix.SIGTERM)
+	// Survive the signals a terminal or a session sends. Notify, not
+	// Ignore: an ignored disposition would be inherited by the container.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGHUP, unix.SIGINT, unix.SIGPIPE, unix.SIGTERM)
+	go func() {
+		for range sigs {
+		}
+	}()
 	e, err := New(m.cfg.Engine)
 	if err != nil {
 		return err

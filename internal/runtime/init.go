@@ -290,6 +290,7 @@ func (p *initProc) exec() error {
 			return fmt.Errorf("preserve fd %d: %w", 3+i, err)
 		}
 	}
+	resetIgnoredSignals()
 	if err := p.applySeccomp(); err != nil {
 		return err
 	}

@@ -383,8 +383,28 @@ func testProcs(cgroups []string) []proc {
 			if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil &&
 				cocinBin != "" && strings.HasPrefix(exe, cocinBin) {
 				out = append(out, proc{pid, cmdline, "executes the test binary"})
+			} else if f := openFileUnder(pid, tmpBase); f != "" {
+				// A monitor runs from a sealed copy of the binary with an
+				// empty command line; the files it holds (the container's
+				// log) tell which suite it belongs to.
+				out = append(out, proc{pid, cmdline, "holds " + f})
 			}
 		}
 	}
 	return out
+}
+
+// openFileUnder returns a file under dir that pid has open, if any.
+func openFileUnder(pid int, dir string) string {
+	fdDir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
+	fds, err := os.ReadDir(fdDir)
+	if err != nil {
+		return ""
+	}
+	for _, fd := range fds {
+		if target, err := os.Readlink(filepath.Join(fdDir, fd.Name())); err == nil && isUnder(target, dir) {
+			return target
+		}
+	}
+	return ""
 }
