@@ -178,14 +178,28 @@ func hasEnv(env []string, key string) bool {
 	return false
 }
 
+// ownCapabilities lists the capabilities this process holds: --privileged
+// gives the command all of them (a host may withhold some, such as
+// CAP_SYS_RESOURCE, even from root).
+func ownCapabilities() []string {
+	caps, err := capability.NewPid2(0)
+	if err == nil {
+		err = caps.Load()
+	}
+	var out []string
+	for _, c := range capability.ListKnown() {
+		if err == nil && caps.Get(capability.PERMITTED, c) {
+			out = append(out, "CAP_"+strings.ToUpper(c.String()))
+		}
+	}
+	return out
+}
+
 // execCapabilities: root keeps the container's sets; another user only
 // its bounding set, as at run; --privileged gives every capability.
 func execCapabilities(base *specs.LinuxCapabilities, uid uint32, privileged bool) *specs.LinuxCapabilities {
 	if privileged {
-		var all []string
-		for _, c := range capability.ListKnown() {
-			all = append(all, "CAP_"+strings.ToUpper(c.String()))
-		}
+		all := ownCapabilities()
 		base = &specs.LinuxCapabilities{Bounding: all, Effective: all, Permitted: all}
 	}
 	if base == nil {
