@@ -20,12 +20,11 @@ import (
 const ExecArg0 = nsenter.Arg0Prefix + "-exec"
 
 // Descriptors of an exec'd process, besides nsenter's 3 (bootstrap) and 4
-// (status): the configuration and the console socket; the namespace files
-// follow from fdExecNS on.
+// (status): the configuration on 5, the console socket on 6 (fdConsole, as
+// in the init) and the namespace files from 7 on.
 const (
-	fdExecConfig  = 5
-	fdExecConsole = 6
-	fdExecNS      = 7
+	fdExecConfig = 5
+	fdExecNS     = 7
 )
 
 // ExecOpts describe a process to run in a running container.
@@ -42,7 +41,7 @@ type ExecOpts struct {
 
 // execConfig is what the exec'd process reads on fdExecConfig.
 type execConfig struct {
-	Process *specs.Process       `json:"process"`
+	Process *specs.Process      `json:"process"`
 	Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
 }
 

@@ -19,17 +19,16 @@ import (
 func ExecMain() {
 	goruntime.LockOSThread()
 	status := os.NewFile(fdStatus, "status")
-	if err := execProcess(status); err != nil {
-		code := 1
-		var ie *InitError
-		if errors.As(err, &ie) {
-			code = ie.Code
-		}
-		if sendStatus(status, statusMsg{Type: "error", Message: err.Error(), Code: code}) != nil {
-			fmt.Fprintf(os.Stderr, "cocin: %v\n", err)
-		}
-		os.Exit(code)
+	err := execProcess(status) // returns only on failure
+	code := 1
+	var ie *InitError
+	if errors.As(err, &ie) {
+		code = ie.Code
 	}
+	if sendStatus(status, statusMsg{Type: "error", Message: err.Error(), Code: code}) != nil {
+		fmt.Fprintf(os.Stderr, "cocin: %v\n", err)
+	}
+	os.Exit(code)
 }
 
 func execProcess(status *os.File) error {
