@@ -5,6 +5,9 @@ import (
 	"strings"
 )
 
+// maxNamespaces is MAX_NS in nsenter.c.
+const maxNamespaces = 16
+
 var knownTypes = map[string]bool{
 	"user": true, "mnt": true, "uts": true, "ipc": true,
 	"net": true, "pid": true, "cgroup": true, "time": true,
@@ -23,7 +26,7 @@ func Bootstrap(nss []Namespace, wait bool) ([]byte, error) {
 		}
 		fmt.Fprintf(&b, "ns %s %s\n", ns.Type, ns.Path)
 	}
-	if len(nss) > 16 {
+	if len(nss) > maxNamespaces {
 		return nil, fmt.Errorf("too many namespaces: %d", len(nss))
 	}
 	if wait {

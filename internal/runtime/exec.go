@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"github.com/cocin-dev/cocin/internal/cgroups"
@@ -58,6 +59,7 @@ type execStatus struct {
 // a detached one, nobody waits here).
 type Process struct {
 	Pid   int
+	mu    sync.Mutex // guards pidfd: signals are forwarded concurrently
 	pidfd int
 }
 
@@ -348,6 +350,8 @@ func (p *Process) Wait() (int, error) {
 
 // Signal sends sig through the pidfd, never to a reused PID.
 func (p *Process) Signal(sig unix.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.pidfd < 0 {
 		return unix.ESRCH
 	}
@@ -356,6 +360,8 @@ func (p *Process) Signal(sig unix.Signal) error {
 
 // Close releases the pidfd without waiting (a detached process).
 func (p *Process) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.pidfd >= 0 {
 		unix.Close(p.pidfd)
 		p.pidfd = -1
