@@ -268,7 +268,7 @@ func (e *Engine) finish(ctx context.Context, rec *state.Container, code int, oom
 // forwardSignals relays the signals cocin receives to the container's init
 // (Docker's sig-proxy). SIGCHLD, SIGPIPE, SIGURG (Go's preemption) and,
 // with a terminal, SIGWINCH are ours.
-func forwardSignals(ctr *runtime.Container, tty bool) chan os.Signal {
+func forwardSignals(ctr signaler, tty bool) chan os.Signal {
 	return relaySignals(tty, func(s unix.Signal) { _ = ctr.Signal(s) })
 }
 
