@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -232,7 +234,66 @@ func TestSecurityProcExe(t *testing.T) {
 		t.Errorf("/proc/1/exe of sh: want /bin/busybox: %s", r)
 	}
 	t.Run("exec cannot overwrite the host binary", func(t *testing.T) {
-		t.Skip("needs cocin exec (not in the Core issue): open /proc/<exec pid>/exe for writing from inside")
+		// The CVE's attack: make `exec` run /proc/self/exe (the cocin
+		// binary) inside the container through a script's #! line, then
+		// write to it through /proc/PID/exe from the container.
+		before := fileHash(t, cocinBin)
+		name := uniqueName("cve")
+		mustRun(t, "run", "-d", "--name", name, "busybox", "sleep", "300")
+		defer cocin(t, "rm", "-f", name)
+		// cocin is dynamically linked: give the container the host's
+		// loader and libc, as a glibc-based image would have them.
+		for _, lib := range []string{"/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/libc.so.6"} {
+			data, err := os.ReadFile(lib)
+			if err != nil {
+				t.Skipf("host library %s: %v", lib, err)
+			}
+			script := "mkdir -p " + filepath.Dir(lib) + " && cat > " + lib + " && chmod 755 " + lib
+			if r := cocinWithStdin(t, string(data), "exec", "-i", name, "sh", "-c", script); r.Code != 0 {
+				t.Fatalf("copy %s: %s", lib, r)
+			}
+		}
+		// /evil runs "cocin wait /evil" inside the container; a record the
+		// attacker plants (a "running" container named evil owned by PID 1)
+		// keeps that cocin process alive while the attack goes on.
+		id := strings.Repeat("e", 64)
+		plant := `d=/var/lib/cocin/containers; mkdir -p $d/names $d/` + id + ` &&
+			printf ` + id + ` > $d/names/evil &&
+			echo '{"Id":"` + id + `","Name":"evil","State":{"Status":"running"},"MonitorPid":1}' > $d/` + id + `/container.json &&
+			printf '#!/proc/self/exe wait\n' > /evil && chmod +x /evil`
+		mustRun(t, "exec", name, "sh", "-c", plant)
+		mustRun(t, "exec", "-d", name, "/evil")
+		// Hold the binary open while it runs (writing it then fails with
+		// ETXTBSY anyway), kill it, then reopen it for writing through the
+		// held descriptor: that is the write that must fail.
+		attack := `for i in 1 2 3 4 5 6 7 8 9 10; do
+			for p in /proc/[0-9]*; do
+				case "$(tr '\0' ' ' < $p/cmdline 2>/dev/null)" in
+				"/proc/self/exe wait"*) found=${p#/proc/} ;;
+				esac
+			done
+			[ -n "$found" ] && break; sleep 0.2
+		done
+		[ -z "$found" ] && exit 3
+		echo FOUND
+		exec 3< /proc/$found/exe
+		kill -9 $found; sleep 0.3
+		if (echo pwned >> /proc/self/fd/3) 2>&1; then echo WROTE; fi`
+		r := cocin(t, "exec", name, "sh", "-c", attack)
+		if !strings.Contains(r.Stdout, "FOUND") {
+			t.Fatalf("the cocin process started by the exploit was not seen: %s", r)
+		}
+		if strings.Contains(r.Stdout, "WROTE") {
+			t.Errorf("a container process wrote to the cocin binary: %s", r)
+		}
+		// Read-only, because it is a sealed copy; "text file busy" would
+		// only mean that some process still runs the host's binary.
+		if !strings.Contains(r.Stdout, "Read-only file system") {
+			t.Errorf("reopening the binary for writing should fail as read-only: %s", r)
+		}
+		if after := fileHash(t, cocinBin); after != before {
+			t.Errorf("the host cocin binary changed")
+		}
 	})
 }
 
@@ -272,4 +333,13 @@ func TestRunTTYWithoutStdin(t *testing.T) {
 	if strings.Contains(s.Output(), "cocin: ") {
 		t.Errorf("an error in the terminal output:\n%q", s.Output())
 	}
+}
+
+func fileHash(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%x", sha256.Sum256(b))
 }
