@@ -132,7 +132,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.rmiCommand(),
 		a.versionCommand(),
 		a.infoCommand(),
-		a.volumeCommand(),
+		a.volumeCommand(), a.cpCommand(), a.diffCommand(),
 	)
 	return root
 }

@@ -231,7 +231,7 @@ func Generate(img *ocispec.ImageConfig, o *Options, rootfs, hostname string) (*s
 			Resources:     &specs.LinuxResources{Devices: defaultDeviceRules()},
 		},
 	}
-	applyStorage(s, &o.Storage)
+	applyStorage(s, &o.Storage, len(o.Mounts))
 	return s, nil
 }
 

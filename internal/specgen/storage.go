@@ -1,6 +1,8 @@
 package specgen
 
 import (
+	"slices"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -19,9 +21,11 @@ type Storage struct {
 	Resolved []specs.Mount `json:"-"`
 }
 
-// applyStorage adds the resolved mounts after the default ones (so a
-// volume on /dev/shm or /tmp wins) and makes the root read-only.
-func applyStorage(s *specs.Spec, st *Storage) {
+// applyStorage makes the root read-only and puts the resolved mounts
+// after the default ones (so a volume on /dev/shm wins) but before the
+// extra ones, the per-container /etc files, which must stay visible
+// when a volume covers /etc (Docker's order).
+func applyStorage(s *specs.Spec, st *Storage, extra int) {
 	s.Root.Readonly = st.ReadOnly
-	s.Mounts = append(s.Mounts, st.Resolved...)
+	s.Mounts = slices.Insert(s.Mounts, len(s.Mounts)-extra, st.Resolved...)
 }
