@@ -27,11 +27,12 @@ func TestParseVolumeFlag(t *testing.T) {
 			t.Errorf("%q: err %v, want error %v", c.in, err, c.bad)
 			continue
 		}
-		if !c.bad && got.Type != c.want.Type || got.Source != c.want.Source || got.Target != c.want.Target ||
+		if c.bad {
+			continue
+		}
+		if got.Type != c.want.Type || got.Source != c.want.Source || got.Target != c.want.Target ||
 			got.ReadOnly != c.want.ReadOnly || got.Propagation != c.want.Propagation || got.NoCopy != c.want.NoCopy {
-			if !c.bad {
-				t.Errorf("%q: got %+v, want %+v", c.in, got, c.want)
-			}
+			t.Errorf("%q: got %+v, want %+v", c.in, got, c.want)
 		}
 	}
 }
