@@ -130,6 +130,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.rmiCommand(),
 		a.versionCommand(),
 		a.infoCommand(),
+		a.volumeCommand(), a.cpCommand(), a.diffCommand(),
 	)
 	return root
 }

@@ -77,6 +77,9 @@ func (e *Engine) removeContainer(c *state.Container) error {
 	if err := e.Containers.Delete(c); err != nil {
 		return err
 	}
+	if c.AutoRemove {
+		e.removeAnonymousVolumes(c)
+	}
 	e.emit(c, "destroy", nil)
 	return nil
 }
@@ -308,7 +311,13 @@ func (e *Engine) Remove(ref string, o RemoveOptions) error {
 	if IsRunning(cur) {
 		return fmt.Errorf("cannot remove container %s: it was restarted while being removed", ref)
 	}
-	return e.removeContainer(cur)
+	if err := e.removeContainer(cur); err != nil {
+		return err
+	}
+	if o.Volumes {
+		e.removeAnonymousVolumes(cur)
+	}
+	return nil
 }
 
 // Wait blocks until the container stops and returns its exit code.

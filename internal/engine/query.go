@@ -146,7 +146,7 @@ type InspectData struct {
 	Driver          string         `json:"Driver"`
 	HostConfig      HostConfig     `json:"HostConfig"`
 	GraphDriver     GraphDriver    `json:"GraphDriver"`
-	Mounts          []any          `json:"Mounts"`
+	Mounts          []state.Mount  `json:"Mounts"`
 	Config          InspectConfig  `json:"Config"`
 	NetworkSettings map[string]any `json:"NetworkSettings"`
 }
@@ -228,7 +228,7 @@ func (e *Engine) Inspect(ref string) (*InspectData, error) {
 		GraphDriver: GraphDriver{Name: "overlay", Data: map[string]string{
 			"UpperDir": filepath.Join(c.Dir, "upper"), "WorkDir": filepath.Join(c.Dir, "work"), "MergedDir": filepath.Join(c.Dir, "merged"),
 		}},
-		Mounts:          []any{},
+		Mounts:          append([]state.Mount{}, c.Mounts...),
 		NetworkSettings: map[string]any{},
 		Config: InspectConfig{
 			Hostname: spec.Hostname, User: opts.User, Tty: c.Tty, OpenStdin: c.OpenStdin,

@@ -131,6 +131,9 @@ func (e *Engine) prepare(ctx context.Context, o *RunOptions) (_ *prepared, err e
 	}
 	p.undo = append(p.undo, func() { _ = layer.UnmountRootfs(rec.Dir) })
 	rec.Rootfs = rootfs
+	if err := e.setupStorage(ctx, p, o, img, rec); err != nil {
+		return nil, err
+	}
 
 	_, end = trace.Step(ctx, "generate spec")
 	spec, err := e.generateSpec(img, o, rec)

@@ -46,6 +46,10 @@ type extractor struct {
 	lastParent *os.File
 
 	dirTimes []dirTime // applied last: creating entries bumps a dir's mtime
+
+	// plain extracts files as they are (cp, volume copy-up): no whiteout
+	// conversion, so ".wh." names and 0/0 devices are not overlay's.
+	plain bool
 }
 
 type dirTime struct {
@@ -156,7 +160,7 @@ func (x *extractor) entry(hdr *tar.Header, r io.Reader) error {
 		return x.rootEntry(hdr)
 	}
 	dir, base := path.Split(name)
-	if strings.HasPrefix(base, whiteoutPrefix) {
+	if strings.HasPrefix(base, whiteoutPrefix) && !x.plain {
 		return x.whiteout(dir, base, hdr)
 	}
 	parent, err := x.parent(dir)
@@ -202,7 +206,7 @@ func (x *extractor) create(parent *os.File, base string, hdr *tar.Header, r io.R
 	case tar.TypeFifo:
 		return true, unix.Mknodat(fd, base, unix.S_IFIFO|0o600, 0)
 	case tar.TypeChar, tar.TypeBlock:
-		if hdr.Typeflag == tar.TypeChar && hdr.Devmajor == 0 && hdr.Devminor == 0 {
+		if hdr.Typeflag == tar.TypeChar && hdr.Devmajor == 0 && hdr.Devminor == 0 && !x.plain {
 			return true, mkWhiteout(parent, base) // already in overlay's format
 		}
 		return false, nil // see the package doc: devices are never created

@@ -28,6 +28,8 @@ type Options struct {
 	CgroupsPath string
 	// Mounts are extra mounts (per-container /etc files, volumes).
 	Mounts []specs.Mount
+	// Storage is -v, --mount, --tmpfs, --volumes-from and --read-only.
+	Storage Storage
 }
 
 // DefaultPath is the PATH of a container whose image sets none.
@@ -229,6 +231,7 @@ func Generate(img *ocispec.ImageConfig, o *Options, rootfs, hostname string) (*s
 			Resources:     &specs.LinuxResources{Devices: defaultDeviceRules()},
 		},
 	}
+	applyStorage(s, &o.Storage, len(o.Mounts))
 	return s, nil
 }
 

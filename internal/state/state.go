@@ -93,6 +93,8 @@ type Container struct {
 	OwnerStart uint64 `json:"MonitorStart"`
 	// StopSignal is the image's STOPSIGNAL.
 	StopSignal string `json:"StopSignal,omitempty"`
+	// Mounts are the container's volumes, bind mounts and tmpfs mounts.
+	Mounts []Mount `json:"Mounts,omitempty"`
 }
 
 // RestartPolicy is Docker's restart policy.
