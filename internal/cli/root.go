@@ -132,6 +132,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.rmiCommand(),
 		a.versionCommand(),
 		a.infoCommand(),
+		a.updateCommand(),
 	)
 	return root
 }
