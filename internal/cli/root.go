@@ -133,6 +133,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.versionCommand(),
 		a.infoCommand(),
 		a.updateCommand(),
+		a.statsCommand(),
 	)
 	return root
 }
