@@ -131,6 +131,8 @@ func (a *app) rootCommand() *cobra.Command {
 		a.versionCommand(),
 		a.infoCommand(),
 		a.volumeCommand(), a.cpCommand(), a.diffCommand(),
+		a.updateCommand(),
+		a.statsCommand(),
 	)
 	return root
 }

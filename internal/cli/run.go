@@ -99,6 +99,7 @@ func addRunFlags(cmd *cobra.Command, o *engine.RunOptions) {
 	f.StringVar(&o.Restart, "restart", "no", "restart policy: no, on-failure[:max-retries], always, unless-stopped")
 	f.StringArrayVar(&o.LogOptions, "log-opt", nil, "log options: max-size=SIZE, max-file=N")
 	addVolumesFlags(f, o)
+	addResourcesFlags(f, o)
 	// -h is --hostname, as in Docker; help stays reachable as --help.
 	f.Bool("help", false, "help for "+cmd.Name())
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cocin-dev/cocin/internal/logs"
+	"github.com/cocin-dev/cocin/internal/specgen"
 	"github.com/cocin-dev/cocin/internal/state"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -168,11 +169,12 @@ type InspectState struct {
 
 // HostConfig is the subset of Docker's HostConfig cocin has.
 type HostConfig struct {
-	AutoRemove    bool                `json:"AutoRemove"`
-	RestartPolicy state.RestartPolicy `json:"RestartPolicy"`
-	LogConfig     LogConfig           `json:"LogConfig"`
-	CgroupParent  string              `json:"CgroupParent"`
-	Resources     any                 `json:"Resources,omitempty"`
+	AutoRemove     bool                `json:"AutoRemove"`
+	RestartPolicy  state.RestartPolicy `json:"RestartPolicy"`
+	LogConfig      LogConfig           `json:"LogConfig"`
+	CgroupParent   string              `json:"CgroupParent"`
+	Resources      any                 `json:"Resources,omitempty"`
+	specgen.Limits                     // Docker's resource fields (Memory, NanoCpus, ...)
 }
 
 // LogConfig is HostConfig.LogConfig.
@@ -223,7 +225,7 @@ func (e *Engine) Inspect(ref string) (*InspectData, error) {
 		HostConfig: HostConfig{
 			AutoRemove: c.AutoRemove, RestartPolicy: c.RestartPolicy,
 			LogConfig:    LogConfig{Type: "k8s-file", Config: c.LogOptions},
-			CgroupParent: e.cfg.CgroupParent,
+			CgroupParent: e.cfg.CgroupParent, Limits: opts.Resources,
 		},
 		GraphDriver: GraphDriver{Name: "overlay", Data: map[string]string{
 			"UpperDir": filepath.Join(c.Dir, "upper"), "WorkDir": filepath.Join(c.Dir, "work"), "MergedDir": filepath.Join(c.Dir, "merged"),

@@ -93,6 +93,9 @@ func (e *Engine) prepare(ctx context.Context, o *RunOptions) (_ *prepared, err e
 	if err != nil {
 		return nil, err
 	}
+	if err := checkResources(&o.Resources); err != nil {
+		return nil, err
+	}
 	_, end := trace.Step(ctx, "resolve image")
 	img, err := e.Images.Get(o.Image)
 	end()

@@ -30,6 +30,9 @@ type Options struct {
 	Mounts []specs.Mount
 	// Storage is -v, --mount, --tmpfs, --volumes-from and --read-only.
 	Storage Storage
+
+	// Resources are the resource limit flags (resources.go).
+	Resources Limits
 }
 
 // DefaultPath is the PATH of a container whose image sets none.
@@ -232,6 +235,10 @@ func Generate(img *ocispec.ImageConfig, o *Options, rootfs, hostname string) (*s
 		},
 	}
 	applyStorage(s, &o.Storage, len(o.Mounts))
+
+	if err := ApplyLimits(s, &o.Resources); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
