@@ -376,14 +376,14 @@ func (c *Container) saveRecord(spec *specs.Spec) error {
 	if err != nil {
 		return err
 	}
-	if err := state.WriteFileAtomic(filepath.Join(c.rt.dir(c.ID), "config.json"), b, 0o600); err != nil {
+	if err := state.ReplaceFile(filepath.Join(c.rt.dir(c.ID), "config.json"), b, 0o600); err != nil {
 		return err
 	}
 	rb, err := json.Marshal(c.rec)
 	if err != nil {
 		return err
 	}
-	return state.WriteFileAtomic(filepath.Join(c.rt.dir(c.ID), "state.json"), rb, 0o600)
+	return state.ReplaceFile(filepath.Join(c.rt.dir(c.ID), "state.json"), rb, 0o600)
 }
 
 // Start lets a created container's init execve the user's process. When the

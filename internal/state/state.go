@@ -291,12 +291,27 @@ func (s *Store) write(c *Container) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(s.Dir(c.ID), "container.json"), b, 0o600)
+	return ReplaceFile(filepath.Join(s.Dir(c.ID), "container.json"), b, 0o600)
 }
 
 // WriteFileAtomic writes data to a temporary file beside path, syncs it and
 // renames it over path, so readers see the old or the new content, never a mix.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return writeFile(path, data, perm, true)
+}
+
+// ReplaceFile is WriteFileAtomic without the fsync, for records written on
+// every container start and stop: a reader still sees the old or the new
+// content, never a mix. A power loss may lose the last change of a record
+// (journaling file systems order a rename-over after the data it replaces;
+// a new record may come back empty, which List skips and `system prune`
+// removes), and the state it described, running processes, is gone anyway.
+// Image data keeps the fsync.
+func ReplaceFile(path string, data []byte, perm os.FileMode) error {
+	return writeFile(path, data, perm, false)
+}
+
+func writeFile(path string, data []byte, perm os.FileMode, sync bool) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 	if err != nil {
 		return err
@@ -306,7 +321,7 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err == nil {
 		err = f.Chmod(perm)
 	}
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

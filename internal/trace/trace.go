@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -44,13 +45,21 @@ func FromContext(ctx context.Context) *Span {
 
 // Step starts a child of the span in ctx and returns a context carrying it and
 // the function that ends it.
+// With --log-level debug each step is also logged as it ends.
 func Step(ctx context.Context, name string) (context.Context, func()) {
 	parent := FromContext(ctx)
-	if parent == nil {
+	debug := slog.Default().Enabled(ctx, slog.LevelDebug)
+	if parent == nil && !debug {
 		return ctx, func() {}
 	}
+	start := time.Now()
 	child := parent.Child(name)
-	return WithSpan(ctx, child), child.End
+	return WithSpan(ctx, child), func() {
+		child.End()
+		if debug {
+			slog.Debug("step", "name", name, "duration", time.Since(start))
+		}
+	}
 }
 
 // Child starts a child span of s.
