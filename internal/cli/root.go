@@ -129,6 +129,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.rmiCommand(),
 		a.versionCommand(),
 		a.infoCommand(),
+		a.networkCommand(), a.portCommand(),
 	)
 	return root
 }

@@ -98,6 +98,7 @@ func addRunFlags(cmd *cobra.Command, o *engine.RunOptions) {
 	f.StringVarP(&o.User, "user", "u", "", "username or UID (format: <name|uid>[:<group|gid>])")
 	f.StringVar(&o.Restart, "restart", "no", "restart policy: no, on-failure[:max-retries], always, unless-stopped")
 	f.StringArrayVar(&o.LogOptions, "log-opt", nil, "log options: max-size=SIZE, max-file=N")
+	addNetworkFlags(f, &o.Net)
 	// -h is --hostname, as in Docker; help stays reachable as --help.
 	f.Bool("help", false, "help for "+cmd.Name())
 }

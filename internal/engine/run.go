@@ -36,6 +36,8 @@ type RunOptions struct {
 	Restart string
 	// LogOptions are --log-opt key=value (max-size, max-file).
 	LogOptions []string
+	// Net are the network flags (network.go).
+	Net NetOptions
 }
 
 // Streams are the standard streams of the calling command.
@@ -185,6 +187,9 @@ func (e *Engine) generateSpec(img *image.Image, o *RunOptions, rec *state.Contai
 		return nil, err
 	}
 	opts.Mounts = append(etc, opts.Mounts...)
+	if err := e.prepareNetwork(img, o, rec, hostname, &opts); err != nil {
+		return nil, err
+	}
 	spec, err := specgen.Generate(&img.Config.Config, &opts, rec.Rootfs, hostname)
 	if err != nil {
 		return nil, err
@@ -217,6 +222,10 @@ func (e *Engine) runForeground(ctx context.Context, p *prepared, o *RunOptions, 
 		return ExitCode(err), err
 	}
 	p.undo = append(p.undo, func() { _ = e.Runtime.Delete(rec.ID, true) })
+	p.undo = append(p.undo, func() { e.detachNetwork(rec.ID) })
+	if err := e.attachNetwork(rec, ctr.Pid); err != nil {
+		return 125, err
+	}
 	if err := tty.receive(); err != nil {
 		return 125, err
 	}
@@ -249,6 +258,7 @@ func (e *Engine) runForeground(ctx context.Context, p *prepared, o *RunOptions, 
 // with --rm it removes the container altogether.
 func (e *Engine) finish(rec *state.Container, code int, oom bool, werr error) {
 	_ = e.Runtime.Delete(rec.ID, true)
+	e.detachNetwork(rec.ID)
 	if rec.AutoRemove {
 		_ = e.removeContainer(rec)
 		return

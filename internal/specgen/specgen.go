@@ -28,6 +28,8 @@ type Options struct {
 	CgroupsPath string
 	// Mounts are extra mounts (per-container /etc files, volumes).
 	Mounts []specs.Mount
+	// Network is --network's effect on the spec.
+	Network NetworkOptions
 }
 
 // DefaultPath is the PATH of a container whose image sets none.
@@ -229,6 +231,7 @@ func Generate(img *ocispec.ImageConfig, o *Options, rootfs, hostname string) (*s
 			Resources:     &specs.LinuxResources{Devices: defaultDeviceRules()},
 		},
 	}
+	applyNetwork(s, o.Network)
 	return s, nil
 }
 
