@@ -16,9 +16,6 @@ type pool struct {
 	bits   []byte
 }
 
-// maxPoolBits bounds a bitmap (a /8 is 2 MiB).
-const maxPoolBits = 1 << 24
-
 func newPool(prefix netip.Prefix, gateway netip.Addr) (*pool, error) {
 	size, err := poolSize(prefix)
 	if err != nil {
