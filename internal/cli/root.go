@@ -133,6 +133,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.volumeCommand(), a.cpCommand(), a.diffCommand(),
 		a.updateCommand(),
 		a.statsCommand(),
+		a.networkCommand(), a.portCommand(),
 	)
 	return root
 }

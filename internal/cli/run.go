@@ -100,6 +100,7 @@ func addRunFlags(cmd *cobra.Command, o *engine.RunOptions) {
 	f.StringArrayVar(&o.LogOptions, "log-opt", nil, "log options: max-size=SIZE, max-file=N")
 	addVolumesFlags(f, o)
 	addResourcesFlags(f, o)
+	addNetworkFlags(f, &o.Net)
 	// -h is --hostname, as in Docker; help stays reachable as --help.
 	f.Bool("help", false, "help for "+cmd.Name())
 }

@@ -70,6 +70,7 @@ func (e *Engine) removeContainer(c *state.Container) error {
 	if err := e.Runtime.Delete(c.ID, true); err != nil && !errors.Is(err, runtime.ErrNotExist) {
 		return err
 	}
+	e.detachNetwork(c.ID)
 	if err := layer.UnmountRootfs(c.Dir); err != nil {
 		return err
 	}
@@ -124,6 +125,7 @@ func (e *Engine) refresh(c *state.Container) *state.Container {
 		return c
 	}
 	_ = e.Runtime.Delete(c.ID, true)
+	e.detachNetwork(c.ID)
 	_ = layer.UnmountRootfs(c.Dir)
 	cur.State.Status = state.Exited
 	cur.State.Pid = 0

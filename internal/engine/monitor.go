@@ -248,6 +248,9 @@ func (m *monitor) runOnce(first bool) (int, error) {
 	}
 	defer ctr.Close()
 	stdio.closeChild()
+	if err := m.e.attachNetwork(m.rec, ctr.Pid); err != nil {
+		return 0, err
+	}
 	if err := stdio.receivePty(m); err != nil {
 		return 0, err
 	}
@@ -273,6 +276,7 @@ func (m *monitor) runOnce(first bool) (int, error) {
 	oom, _ := ctr.Cgroup().OOMKilled()
 	// Kill what is left in the cgroup so the output pipes close.
 	_ = m.e.Runtime.Delete(m.rec.ID, true)
+	m.e.detachNetwork(m.rec.ID)
 	copiers.Wait()
 	m.e.recordExit(m.rec.ID, code, oom, nil)
 	return code, nil

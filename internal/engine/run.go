@@ -36,6 +36,8 @@ type RunOptions struct {
 	Restart string
 	// LogOptions are --log-opt key=value (max-size, max-file).
 	LogOptions []string
+	// Net are the network flags (network.go).
+	Net NetOptions
 }
 
 // Streams are the standard streams of the calling command.
@@ -196,6 +198,9 @@ func (e *Engine) generateSpec(img *image.Image, o *RunOptions, rec *state.Contai
 		return nil, err
 	}
 	opts.Mounts = append(etc, opts.Mounts...)
+	if err := e.prepareNetwork(img, o, rec, hostname, &opts); err != nil {
+		return nil, err
+	}
 	spec, err := specgen.Generate(&img.Config.Config, &opts, rec.Rootfs, hostname)
 	if err != nil {
 		return nil, err
@@ -228,6 +233,10 @@ func (e *Engine) runForeground(ctx context.Context, p *prepared, o *RunOptions, 
 		return ExitCode(err), err
 	}
 	p.undo = append(p.undo, func() { _ = e.Runtime.Delete(rec.ID, true) })
+	p.undo = append(p.undo, func() { e.detachNetwork(rec.ID) })
+	if err := e.attachNetwork(rec, ctr.Pid); err != nil {
+		return 125, err
+	}
 	if err := tty.receive(); err != nil {
 		return 125, err
 	}
@@ -261,6 +270,9 @@ func (e *Engine) runForeground(ctx context.Context, p *prepared, o *RunOptions, 
 func (e *Engine) finish(ctx context.Context, rec *state.Container, code int, oom bool, werr error) {
 	_, end := trace.Step(ctx, "delete runtime state and cgroup")
 	_ = e.Runtime.Delete(rec.ID, true)
+	end()
+	_, end = trace.Step(ctx, "detach network")
+	e.detachNetwork(rec.ID)
 	end()
 	if rec.AutoRemove {
 		_, end = trace.Step(ctx, "unmount and remove container")

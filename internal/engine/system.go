@@ -106,6 +106,7 @@ func (e *Engine) Prune(o PruneOptions) (*PruneReport, error) {
 		r.Reclaimed += size
 	}
 	r.Repaired = append(r.Repaired, e.repairLeftovers()...)
+	r.Repaired = append(r.Repaired, e.repairNetworks()...)
 	imgs, err := e.Images.List()
 	if err != nil {
 		return r, err

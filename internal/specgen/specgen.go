@@ -33,6 +33,8 @@ type Options struct {
 
 	// Resources are the resource limit flags (resources.go).
 	Resources Limits
+	// Network is --network's effect on the spec.
+	Network NetworkOptions
 }
 
 // DefaultPath is the PATH of a container whose image sets none.
@@ -239,6 +241,7 @@ func Generate(img *ocispec.ImageConfig, o *Options, rootfs, hostname string) (*s
 	if err := ApplyLimits(s, &o.Resources); err != nil {
 		return nil, err
 	}
+	applyNetwork(s, o.Network)
 	return s, nil
 }
 

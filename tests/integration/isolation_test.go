@@ -103,11 +103,11 @@ func TestIsolationFilesystem(t *testing.T) {
 
 func TestIsolationNetwork(t *testing.T) {
 	t.Parallel()
-	r := mustRun(t, "run", "--rm", "busybox", "ls", "/sys/class/net")
+	r := mustRun(t, "run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net")
 	if got := lines(r.Stdout); !slices.Equal(got, []string{"lo"}) {
 		t.Errorf("want only lo in /sys/class/net: %s", r)
 	}
-	r = mustRun(t, "run", "--rm", "busybox", "ip", "-o", "link")
+	r = mustRun(t, "run", "--rm", "--network", "none", "busybox", "ip", "-o", "link")
 	ls := lines(r.Stdout)
 	if len(ls) != 1 || !strings.Contains(ls[0], " lo: ") {
 		t.Errorf("want only lo in ip link: %s", r)

@@ -1,0 +1,388 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Attach puts a created container (its init waiting in its new netns,
+// pid) on the networks of its request: addresses, veths, published ports,
+// rules, hosts files. On failure everything it did is undone.
+func (s *Store) Attach(dir string, pid int) (_ *Live, err error) {
+	req, ok, err := ReadRequest(dir)
+	if err != nil || !ok {
+		return nil, err
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	// A record left by a crashed start of the same container goes first.
+	s.detachLocked(req.ID)
+	l := &Live{ID: req.ID, Name: req.Name, Hostname: req.Hostname, Dir: dir, Pid: pid, HostsBase: req.HostsBase}
+	defer func() {
+		if err != nil {
+			s.detachLocked(req.ID)
+		}
+	}()
+	for i, a := range req.Networks {
+		if err := s.plug(l, a, i); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.publish(l, req.Ports); err != nil {
+		return nil, err
+	}
+	return l, s.syncLocked(l)
+}
+
+// plug adds the container's endpoint on one network, its i-th (eth<i>).
+func (s *Store) plug(l *Live, a Attachment, i int) error {
+	n, err := s.networkFor(a.Network)
+	if err != nil {
+		return err
+	}
+	if l.endpoint(n.Name) != nil {
+		return fmt.Errorf("container %s is already attached to network %s", l.Name, n.Name)
+	}
+	p, err := s.loadPool(n)
+	if err != nil {
+		return err
+	}
+	var want netip.Addr
+	if a.IP != "" {
+		if want, err = netip.ParseAddr(a.IP); err != nil {
+			return fmt.Errorf("invalid --ip %q: %w", a.IP, err)
+		}
+		if !n.userDefined() {
+			return errors.New("user specified IP address is supported on user defined networks only")
+		}
+	}
+	ip, err := p.allocate(want)
+	if err != nil {
+		return fmt.Errorf("network %s: %w", n.Name, err)
+	}
+	ep := Endpoint{
+		Network: n.Name, NetworkID: n.ID, Bridge: n.Bridge, IP: ip.String(), PrefixLen: n.prefix().Bits(),
+		Gateway: n.Gateway, HostVeth: fmt.Sprintf("cocin%s%d", l.ID[:8], i%10), IfName: fmt.Sprintf("eth%d", i),
+		Aliases: a.Aliases,
+	}
+	// Record first, then acquire: a crash from here on is undone from
+	// the record (the address, the veth, the bridge).
+	l.Endpoints = append(l.Endpoints, ep)
+	if err := s.writeLive(l); err != nil {
+		return err
+	}
+	if err := s.savePool(n, p); err != nil {
+		return err
+	}
+	if err := ensureBridge(n); err != nil {
+		return err
+	}
+	last := &l.Endpoints[len(l.Endpoints)-1]
+	if err := plugVeth(n, last, l.Pid); err != nil {
+		return err
+	}
+	return s.writeLive(l)
+}
+
+// networkFor resolves a network by name, "bridge" being made on first use.
+func (s *Store) networkFor(name string) (*Network, error) {
+	if name == DefaultName {
+		return s.ensureDefault()
+	}
+	return s.Get(name)
+}
+
+// publish checks and records the container's published ports: a port
+// another container publishes, or one the host uses, is refused.
+func (s *Store) publish(l *Live, ports []PortMap) error {
+	if len(ports) == 0 {
+		return nil
+	}
+	if len(l.Endpoints) == 0 {
+		return errors.New("cannot publish ports without a network")
+	}
+	others, err := s.lives()
+	if err != nil {
+		return err
+	}
+	for _, p := range ports {
+		for _, o := range others {
+			for _, q := range o.Ports {
+				if o.ID != l.ID && p.HostPort != 0 && clashes(p, q) {
+					return fmt.Errorf("cannot publish %s: host port is already published by container %s", p, o.Name)
+				}
+			}
+		}
+		if err := reserveHostPort(&p); err != nil {
+			return err
+		}
+		l.Ports = append(l.Ports, p)
+	}
+	return s.writeLive(l)
+}
+
+// Detach undoes Attach (after the container stopped, or to repair a
+// crash); a container without a live record is left alone.
+func (s *Store) Detach(id string) error {
+	if _, err := os.Stat(s.livePath(id)); err != nil {
+		return nil
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.detachLocked(id)
+}
+
+func (s *Store) detachLocked(id string) error {
+	l, err := s.readLive(id)
+	if err != nil {
+		return nil
+	}
+	var errs []error
+	for _, ep := range l.Endpoints {
+		errs = append(errs, s.unplug(ep))
+	}
+	if err := os.Remove(s.livePath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	l.Endpoints, l.Ports = nil, nil
+	errs = append(errs, s.syncLocked(l))
+	return errors.Join(errs...)
+}
+
+// unplug releases one endpoint: the host end of the veth (gone already
+// when the netns died) and the address.
+func (s *Store) unplug(ep Endpoint) error {
+	err := deleteLink(ep.HostVeth)
+	n, nerr := s.read(ep.Network)
+	if nerr != nil || n.ID != ep.NetworkID {
+		return err
+	}
+	p, perr := s.loadPool(n)
+	if perr != nil {
+		return errors.Join(err, perr)
+	}
+	p.release(netip.MustParseAddr(ep.IP))
+	return errors.Join(err, s.savePool(n, p))
+}
+
+// syncLocked brings the shared state in line with the live records after
+// changed changed: the table, unused bridges, and the hosts files of the
+// containers that share a network with changed.
+func (s *Store) syncLocked(changed *Live) error {
+	all, err := s.lives()
+	if err != nil {
+		return err
+	}
+	nets, err := s.List()
+	if err != nil {
+		return err
+	}
+	used := map[string]bool{}
+	rs := ruleset{}
+	for _, l := range all {
+		for _, ep := range l.Endpoints {
+			used[ep.Network] = true
+		}
+		for _, p := range l.Ports {
+			if len(l.Endpoints) > 0 {
+				rs.ports = append(rs.ports, dnat{PortMap: p, ctrIP: l.Endpoints[0].IP})
+			}
+		}
+	}
+	var errs []error
+	for _, n := range nets {
+		if used[n.Name] {
+			rs.nets = append(rs.nets, n)
+		} else {
+			errs = append(errs, deleteLink(n.Bridge))
+		}
+	}
+	errs = append(errs, s.syncTable(rs))
+	errs = append(errs, s.rewriteHosts(changed, all))
+	return errors.Join(errs...)
+}
+
+// rewriteHosts rewrites the /etc/hosts of changed and of every container
+// sharing a user-defined network with it.
+func (s *Store) rewriteHosts(changed *Live, all []*Live) error {
+	nets := map[string]bool{}
+	for _, ep := range changed.Endpoints {
+		nets[ep.Network] = true
+	}
+	if changed.Endpoints == nil {
+		// It left: its former peers are found by the hosts entries
+		// being rebuilt for everyone on a user network.
+		for _, l := range all {
+			for _, ep := range l.Endpoints {
+				nets[ep.Network] = true
+			}
+		}
+	}
+	var errs []error
+	for _, l := range all {
+		if l.ID == changed.ID || sharesAny(l, nets) {
+			errs = append(errs, writeHosts(l, all))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func sharesAny(l *Live, nets map[string]bool) bool {
+	for _, ep := range l.Endpoints {
+		if nets[ep.Network] {
+			return true
+		}
+	}
+	return false
+}
+
+// writeHosts writes a container's /etc/hosts in place (it is
+// bind-mounted: the inode must stay): its base, its own addresses, and on
+// user-defined networks its peers by name, alias and short ID.
+func writeHosts(l *Live, all []*Live) error {
+	var b strings.Builder
+	b.WriteString(l.HostsBase)
+	for _, ep := range l.Endpoints {
+		fmt.Fprintf(&b, "%s\t%s\n", ep.IP, l.Hostname)
+	}
+	for _, ep := range l.Endpoints {
+		if ep.Network == DefaultName {
+			continue
+		}
+		for _, peer := range all {
+			pe := peer.endpoint(ep.Network)
+			if peer.ID == l.ID || pe == nil {
+				continue
+			}
+			names := append([]string{peer.Name}, pe.Aliases...)
+			names = append(names, peer.ID[:12])
+			fmt.Fprintf(&b, "%s\t%s\n", pe.IP, strings.Join(names, " "))
+		}
+	}
+	path := filepath.Join(l.Dir, "hosts")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return fmt.Errorf("hosts file of %s: %w", l.Name, err)
+	}
+	_, err = f.WriteString(b.String())
+	return errors.Join(err, f.Close())
+}
+
+// Repair detaches the live records of containers that do not run (their
+// owner crashed) and rebuilds every address bitmap from what is live.
+func (s *Store) Repair(running func(id string) bool) []string {
+	unlock, err := s.lock()
+	if err != nil {
+		return nil
+	}
+	defer unlock()
+	var fixed []string
+	all, _ := s.lives()
+	for _, l := range all {
+		if !running(l.ID) && s.detachLocked(l.ID) == nil {
+			fixed = append(fixed, "network endpoints of "+l.ID[:12])
+		}
+	}
+	nets, _ := s.List()
+	all, _ = s.lives()
+	for _, n := range nets {
+		if s.rebuildPool(n, all) {
+			fixed = append(fixed, "address leases of network "+n.Name)
+		}
+	}
+	_ = s.syncLocked(&Live{})
+	return fixed
+}
+
+// rebuildPool recomputes n's bitmap from the live endpoints; it reports
+// whether the stored one held leases nobody owns.
+func (s *Store) rebuildPool(n *Network, all []*Live) bool {
+	old, err := s.loadPool(n)
+	if err != nil {
+		return false
+	}
+	p, _ := newPool(n.prefix(), n.gateway())
+	for _, l := range all {
+		if ep := l.endpoint(n.Name); ep != nil {
+			_, _ = p.allocate(netip.MustParseAddr(ep.IP))
+		}
+	}
+	if string(old.bits) == string(p.bits) {
+		return false
+	}
+	return s.savePool(n, p) == nil
+}
+
+// Connect puts a running container (init pid) on one more network.
+func (s *Store) Connect(dir string, pid int, a Attachment) error {
+	req, _, err := ReadRequest(dir)
+	if err != nil || req == nil {
+		return errors.Join(err, errors.New("container is not on a bridge network"))
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	l, err := s.readLive(req.ID)
+	if err != nil {
+		return fmt.Errorf("container %s has no live network state", req.Name)
+	}
+	if err := s.plug(l, a, len(l.Endpoints)); err != nil {
+		// Undo only the new endpoint: release what plug recorded.
+		if ep := l.endpoint(a.Network); ep != nil && len(l.Endpoints) > 0 && &l.Endpoints[len(l.Endpoints)-1] == ep {
+			_ = s.unplug(*ep)
+			l.Endpoints = l.Endpoints[:len(l.Endpoints)-1]
+			_ = s.writeLive(l)
+		}
+		return err
+	}
+	return s.syncLocked(l)
+}
+
+// Disconnect takes a running container off one network.
+func (s *Store) Disconnect(id, name string) error {
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	l, err := s.readLive(id)
+	if err != nil {
+		return nil
+	}
+	ep := l.endpoint(name)
+	if ep == nil {
+		return nil
+	}
+	uerr := s.unplug(*ep)
+	kept := l.Endpoints[:0]
+	for _, e := range l.Endpoints {
+		if e.Network != name {
+			kept = append(kept, e)
+		}
+	}
+	l.Endpoints = kept
+	if len(kept) == 0 {
+		l.Ports = nil
+	}
+	if err := s.writeLive(l); err != nil {
+		return err
+	}
+	return errors.Join(uerr, s.syncLocked(l), s.rewriteHosts(&Live{ID: "-"}, mustLives(s)))
+}
+
+func mustLives(s *Store) []*Live { all, _ := s.lives(); return all }
+
+// Containers returns the live records on network name (for inspect).
+func (s *Store) Containers(name string) ([]*Live, error) { return s.liveOn(name) }

@@ -1,0 +1,167 @@
+package network
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+)
+
+// ruleset is what cocin's table must hold: the networks in use and the
+// published ports of the running containers.
+type ruleset struct {
+	nets  []*Network
+	ports []dnat
+}
+
+type dnat struct {
+	PortMap
+	ctrIP string
+}
+
+// syncTable replaces cocin's table with rs in one atomic batch (add,
+// delete, re-add), or deletes it when nothing needs it.
+func (s *Store) syncTable(rs ruleset) error {
+	c, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("nftables: %w", err)
+	}
+	t := &nftables.Table{Family: nftables.TableFamilyINet, Name: s.TableName()}
+	c.AddTable(t)
+	c.DelTable(t)
+	if len(rs.nets) > 0 {
+		c.AddTable(t)
+		buildTable(c, t, rs)
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("nftables table %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+func buildTable(c *nftables.Conn, t *nftables.Table, rs ruleset) {
+	accept := nftables.ChainPolicyAccept
+	pre := c.AddChain(&nftables.Chain{Name: "prerouting", Table: t, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest})
+	out := c.AddChain(&nftables.Chain{Name: "output", Table: t, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest})
+	post := c.AddChain(&nftables.Chain{Name: "postrouting", Table: t, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
+	fwd := c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept})
+	add := func(ch *nftables.Chain, e ...expr.Any) { c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: e}) }
+	for _, n := range rs.nets {
+		br := n.Bridge
+		if n.Internal {
+			// Nothing in or out but between the bridge's own ports.
+			add(fwd, cat(ifname(unix.NFT_META_IIFNAME, br, true), ifname(unix.NFT_META_OIFNAME, br, false), verdict(expr.VerdictDrop))...)
+			add(fwd, cat(ifname(unix.NFT_META_OIFNAME, br, true), ifname(unix.NFT_META_IIFNAME, br, false), verdict(expr.VerdictDrop))...)
+			continue
+		}
+		// Networks are isolated from each other, as Docker's bridges are.
+		add(fwd, cat(ifname(unix.NFT_META_IIFNAME, br, true), ifname(unix.NFT_META_OIFNAME, br, false), ifPrefix(unix.NFT_META_OIFNAME, "cocin"), verdict(expr.VerdictDrop))...)
+		add(fwd, cat(ifname(unix.NFT_META_IIFNAME, br, true), verdict(expr.VerdictAccept))...)
+		add(fwd, cat(ifname(unix.NFT_META_OIFNAME, br, true), ctStateEstablished(), verdict(expr.VerdictAccept))...)
+		add(fwd, cat(ifname(unix.NFT_META_OIFNAME, br, true), ctDNAT(), verdict(expr.VerdictAccept))...)
+		// Outbound NAT for what leaves the host.
+		add(post, cat(ipv4(), saddr(n.prefix()), ifname(unix.NFT_META_OIFNAME, br, false), []expr.Any{&expr.Masq{}})...)
+		// Published ports reached from loopback, or from a container
+		// through the host's address (hairpin): answer through us.
+		add(post, cat(ipv4(), ifname(unix.NFT_META_OIFNAME, br, true), saddr(netip.MustParsePrefix("127.0.0.0/8")), []expr.Any{&expr.Masq{}})...)
+		add(post, cat(ipv4(), ifname(unix.NFT_META_OIFNAME, br, true), saddr(n.prefix()), ctDNAT(), []expr.Any{&expr.Masq{}})...)
+	}
+	for _, p := range rs.ports {
+		add(pre, dnatRule(p)...)
+		add(out, dnatRule(p)...)
+	}
+}
+
+func cat(parts ...[]expr.Any) []expr.Any {
+	var out []expr.Any
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func verdict(k expr.VerdictKind) []expr.Any { return []expr.Any{&expr.Verdict{Kind: k}} }
+
+func ifnameBytes(name string) []byte {
+	b := make([]byte, 16)
+	copy(b, name)
+	return b
+}
+
+func ifname(key expr.MetaKey, name string, eq bool) []expr.Any {
+	op := expr.CmpOpEq
+	if !eq {
+		op = expr.CmpOpNeq
+	}
+	return []expr.Any{&expr.Meta{Key: key, Register: 1}, &expr.Cmp{Op: op, Register: 1, Data: ifnameBytes(name)}}
+}
+
+// ifPrefix matches interface names starting with prefix.
+func ifPrefix(key expr.MetaKey, prefix string) []expr.Any {
+	return []expr.Any{&expr.Meta{Key: key, Register: 1}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte(prefix)}}
+}
+
+func ipv4() []expr.Any {
+	return []expr.Any{&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1}, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.NFPROTO_IPV4}}}
+}
+
+func saddr(p netip.Prefix) []expr.Any { return addrMatch(12, p) }
+
+func addrMatch(offset uint32, p netip.Prefix) []expr.Any {
+	mask := make([]byte, 4)
+	binary.BigEndian.PutUint32(mask, ^uint32(0)<<(32-p.Bits()))
+	a := p.Masked().Addr().As4()
+	return []expr.Any{
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: mask, Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: a[:]},
+	}
+}
+
+func ctStateEstablished() []expr.Any {
+	bits := expr.CtStateBitESTABLISHED | expr.CtStateBitRELATED
+	return []expr.Any{
+		&expr.Ct{Register: 1, Key: expr.CtKeySTATE},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(bits), Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+	}
+}
+
+// ctDNAT matches connections whose destination was rewritten (a
+// published port).
+func ctDNAT() []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Register: 1, Key: expr.CtKeySTATUS},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binaryutil.NativeEndian.PutUint32(0x20), Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+	}
+}
+
+// dnatRule: [ip daddr HOSTIP] fib daddr type local PROTO dport HOSTPORT
+// dnat ip to CTRIP:CTRPORT.
+func dnatRule(p dnat) []expr.Any {
+	proto := byte(unix.IPPROTO_TCP)
+	if p.Proto == "udp" {
+		proto = unix.IPPROTO_UDP
+	}
+	e := ipv4()
+	if p.HostIP != "" && p.HostIP != "0.0.0.0" {
+		e = append(e, addrMatch(16, netip.PrefixFrom(netip.MustParseAddr(p.HostIP), 32))...)
+	}
+	ctr := netip.MustParseAddr(p.ctrIP).As4()
+	return append(e,
+		&expr.Fib{Register: 1, FlagDADDR: true, ResultADDRTYPE: true},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(unix.RTN_LOCAL)},
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(p.HostPort)},
+		&expr.Immediate{Register: 1, Data: ctr[:]},
+		&expr.Immediate{Register: 2, Data: binaryutil.BigEndian.PutUint16(p.ContainerPort)},
+		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
+	)
+}
