@@ -43,6 +43,8 @@ type Runtime struct {
 	Root string
 	// DefaultCgroupParent is used when the spec names no cgroupsPath.
 	DefaultCgroupParent string
+	// SeccompCache, when set, keeps compiled seccomp programs across runs.
+	SeccompCache string
 }
 
 // CreateOpts are the inputs of Create besides the spec.
@@ -252,6 +254,10 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 	if err != nil {
 		return err
 	}
+	prog, err := c.rt.seccompProgram(ctx, o.Spec)
+	if err != nil {
+		return err
+	}
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
 		return err
@@ -329,7 +335,7 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 			return fmt.Errorf("add init to cgroup: %w", err)
 		}
 	}
-	cfg := initConfig{Spec: o.Spec, Rootfs: rootfs, NoPivot: o.NoPivot, Trace: trace.FromContext(ctx) != nil, CgroupNS: cgroupNS, PreserveFDs: len(o.ExtraFiles)}
+	cfg := initConfig{Spec: o.Spec, Rootfs: rootfs, NoPivot: o.NoPivot, Trace: trace.FromContext(ctx) != nil, CgroupNS: cgroupNS, PreserveFDs: len(o.ExtraFiles), Seccomp: prog}
 	if err := json.NewEncoder(cfgW).Encode(&cfg); err != nil {
 		return fmt.Errorf("send config to init: %w", err)
 	}
