@@ -57,7 +57,7 @@ apt_install() {
 # busybox-static for the test image, iproute2 and nftables so the integration
 # harness can list (and clean) links and nftables tables, ca-certificates for
 # module downloads.
-COCIN_PACKAGES=(busybox-static ca-certificates iproute2 nftables)
+COCIN_PACKAGES=(busybox-static ca-certificates iproute2 nftables libseccomp-dev)
 
 # install_deps: install COCIN_PACKAGES when root; otherwise only report what is missing.
 install_deps() {
