@@ -122,6 +122,9 @@ func (e *Engine) prepare(ctx context.Context, o *RunOptions) (_ *prepared, err e
 	}
 	p.undo = append(p.undo, func() { _ = os.RemoveAll(rec.Dir) })
 
+	if err := e.prepareUserns(o, rec.Dir); err != nil {
+		return nil, err
+	}
 	_, end = trace.Step(ctx, "mount rootfs (overlay)")
 	rootfs, err := e.mountRootfs(img, rec.Dir)
 	end()
@@ -168,6 +171,12 @@ func (e *Engine) mountRootfs(img *image.Image, dir string) (string, error) {
 	lowers, err := e.Images.LayerDirs(img)
 	if err != nil {
 		return "", err
+	}
+	if m, err := loadIDMap(dir); m != nil || err != nil {
+		if err != nil {
+			return "", err
+		}
+		return mountRootfsIDMapped(lowers, dir, m)
 	}
 	return layer.MountRootfs(lowers, dir)
 }
@@ -404,7 +413,8 @@ func makeWorkdir(rootfs string, spec *specs.Spec) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create working directory %s: %w", spec.Process.Cwd, err)
 	}
-	return os.Chown(dir, int(spec.Process.User.UID), int(spec.Process.User.GID))
+	uid, gid := hostOwner(spec)
+	return os.Chown(dir, uid, gid)
 }
 
 // writeEtcFiles writes the container's /etc/hostname and /etc/hosts and

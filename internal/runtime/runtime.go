@@ -303,6 +303,9 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 		attr.UidMappings = idMaps(o.Spec.Linux.UIDMappings)
 		attr.GidMappings = idMaps(o.Spec.Linux.GIDMappings)
 		attr.GidMappingsEnableSetgroups = true
+		// The host's root is not mapped: become the namespace's root, or
+		// the init would be an unmapped, capability-less user.
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
 	}
 	if fd, err := c.cg.OpenDirFD(); err == nil {
 		defer unix.Close(fd)

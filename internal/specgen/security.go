@@ -23,6 +23,9 @@ type Security struct {
 	Sysctls           []string
 	Devices           []string
 	DeviceCgroupRules []string
+	// UsernsRemap is USER[:GROUP] whose subordinate ids the container's
+	// user namespace maps; "" or "host" for none.
+	UsernsRemap string
 }
 
 // applySecurity turns the flags into the spec: capabilities first, since
@@ -55,7 +58,10 @@ func applySecurity(s *specs.Spec, o *Security) error {
 	if err := applyDevices(s, o.Devices); err != nil {
 		return err
 	}
-	return applyDeviceCgroupRules(s, o.DeviceCgroupRules)
+	if err := applyDeviceCgroupRules(s, o.DeviceCgroupRules); err != nil {
+		return err
+	}
+	return applyUserns(s, o.UsernsRemap)
 }
 
 // capabilitySets gives root the set in bounding, effective and permitted;

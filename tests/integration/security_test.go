@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -239,5 +240,73 @@ func TestConfineNoHostFD(t *testing.T) {
 	r := mustRun(t, "run", "--rm", "busybox", "sh", "-c", "ls /proc/1/fd; true")
 	if got := strings.Join(strings.Fields(r.Stdout), " "); got != "0 1 2" {
 		t.Errorf("want only descriptors 0 1 2 in the container's process, got %q: %s", got, r)
+	}
+}
+
+// usernsEnv is a private installation whose subordinate-id files grant
+// "cocin" 200000-265535 (the host's /etc/subuid is not touched).
+func usernsEnv(t *testing.T) *engineEnv {
+	t.Helper()
+	e := newEnv(t)
+	// The remapped root must be able to walk down to its rootfs, as under
+	// /var/lib/cocin; the suite's temporary directories are 0700.
+	for _, d := range []string{tmpBase, filepath.Dir(e.Root)} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := filepath.Join(t.TempDir(), "subid")
+	if err := os.WriteFile(f, []byte("cocin:200000:65536\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.ExtraEnv = []string{"COCIN_SUBUID_FILE=" + f, "COCIN_SUBGID_FILE=" + f}
+	return e
+}
+
+func TestConfineUsernsRemap(t *testing.T) {
+	t.Parallel()
+	e := usernsEnv(t)
+	r := e.mustRun(t, "run", "--rm", "--userns-remap", "cocin", "busybox", "sh", "-c",
+		"cat /proc/self/uid_map; id -u; mkdir /made && touch /etc/made && ls -lnd / /etc | awk '{print $3}'")
+	if got := strings.Join(strings.Fields(r.Stdout), " "); got != "0 200000 65536 0 0 0" {
+		t.Errorf("want root mapped onto 200000, and / and /etc owned by the container's root: %s", r)
+	}
+	// The container's root is host uid 200000: what it creates is owned
+	// by that uid on the host.
+	name := uniqueName("userns")
+	e.mustRun(t, "run", "--name", name, "--userns-remap", "cocin", "busybox", "touch", "/made")
+	id := strings.TrimSpace(e.mustRun(t, "inspect", "--format", "{{.ID}}", name).Stdout)
+	var st os.FileInfo
+	st, err := os.Stat(filepath.Join(e.Root, "containers", id, "upper", "made"))
+	if err != nil {
+		t.Fatalf("the container's file is not in its upper layer: %v", err)
+	}
+	if uid := st.Sys().(*syscall.Stat_t).Uid; uid != 200000 {
+		t.Errorf("want the file owned by host uid 200000, got %d", uid)
+	}
+	e.mustRun(t, "rm", name)
+}
+
+// TestConfineUsernsHostFile: a host file (cocin's own /etc/hostname, a
+// root-owned 0644 file bind-mounted in) is writable by a container's root
+// without a user namespace and not with one.
+func TestConfineUsernsHostFile(t *testing.T) {
+	t.Parallel()
+	e := usernsEnv(t)
+	script := "{ echo x > /etc/hostname; } 2>/dev/null && exit 0; exit 1"
+	if r := e.run(t, "run", "--rm", "busybox", "sh", "-c", script); r.Code != 0 {
+		t.Errorf("without a user namespace root writes the file: %s", r)
+	}
+	if r := e.run(t, "run", "--rm", "--userns-remap", "cocin", "busybox", "sh", "-c", script); r.Code != 1 {
+		t.Errorf("the remapped root must not write a host file: %s", r)
+	}
+}
+
+func TestConfineUsernsBadUser(t *testing.T) {
+	t.Parallel()
+	e := usernsEnv(t)
+	expectEngineError(t, e.run(t, "run", "--rm", "--userns-remap", "nobody-here", "busybox", "true"))
+	if r := e.mustRun(t, "ps", "-aq"); strings.TrimSpace(r.Stdout) != "" {
+		t.Errorf("a refused run left a container behind: %s", r)
 	}
 }
