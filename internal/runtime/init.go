@@ -38,19 +38,19 @@ func InitMain() {
 	goruntime.LockOSThread()
 	status := os.NewFile(fdStatus, "status")
 	p := &initProc{status: status}
-	if err := p.run(); err != nil {
-		code := 1
-		var ie *InitError
-		if errors.As(err, &ie) {
-			code = ie.Code
-		}
-		msg := err.Error()
-		// The parent may be gone (runc-style create); stderr still tells.
-		if sendStatus(status, statusMsg{Type: "error", Message: msg, Code: code}) != nil {
-			fmt.Fprintf(os.Stderr, "cocin: %s\n", msg)
-		}
-		os.Exit(code)
+	// run returns only on failure: on success it has execve'd.
+	err := p.run()
+	code := 1
+	var ie *InitError
+	if errors.As(err, &ie) {
+		code = ie.Code
 	}
+	msg := err.Error()
+	// The parent may be gone (runc-style create); stderr still tells.
+	if sendStatus(status, statusMsg{Type: "error", Message: msg, Code: code}) != nil {
+		fmt.Fprintf(os.Stderr, "cocin: %s\n", msg)
+	}
+	os.Exit(code)
 }
 
 func (p *initProc) step(name string, fn func() error) error {
