@@ -310,3 +310,43 @@ func TestConfineUsernsBadUser(t *testing.T) {
 		t.Errorf("a refused run left a container behind: %s", r)
 	}
 }
+
+// needExec skips the exec'd-process tests until `cocin exec` exists (it
+// comes from the exec branch); they run as soon as it does.
+func needExec(t *testing.T) {
+	t.Helper()
+	if r := cocin(t, "exec", "--help"); r.Code != 0 || !strings.Contains(r.Stdout+r.Stderr, "exec") {
+		t.Skip("cocin exec is not in this build")
+	}
+}
+
+// TestConfineExec: an exec'd process has the container's confinement and
+// no host descriptor, and a container process racing every exec cannot
+// open /proc/PID/exe (the cocin binary before execve) for writing.
+func TestConfineExec(t *testing.T) {
+	t.Parallel()
+	needExec(t)
+	name := uniqueName("exec")
+	race := `while :; do for p in /proc/[0-9]*; do (echo x >> $p/exe) 2>/dev/null && echo WROTE $p; done; done`
+	mustRun(t, "run", "-d", "--name", name, "busybox", "sh", "-c", race)
+	defer cocin(t, "rm", "-f", name)
+	before, err := os.ReadFile(cocinBin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		r := mustRun(t, "exec", name, "sh", "-c", "grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status; ls /proc/$$/fd; true")
+		got := strings.Join(strings.Fields(r.Stdout), " ")
+		want := "CapEff: 00000000a80425fb NoNewPrivs: 0 Seccomp: 2 0 1 2"
+		if got != want {
+			t.Fatalf("exec'd process: want %q, got %q", want, got)
+		}
+	}
+	after, _ := os.ReadFile(cocinBin)
+	if string(before) != string(after) {
+		t.Error("the host cocin binary changed")
+	}
+	if logs := cocin(t, "logs", name); strings.Contains(logs.Stdout, "WROTE") {
+		t.Errorf("a container process opened an exe for writing: %s", logs)
+	}
+}
