@@ -56,8 +56,9 @@ apt_install() {
 # Debian packages that running containers and the test suite need:
 # busybox-static for the test image, iproute2 and nftables so the integration
 # harness can list (and clean) links and nftables tables, ca-certificates for
-# module downloads.
-COCIN_PACKAGES=(busybox-static ca-certificates iproute2 nftables)
+# module downloads, libseccomp-dev to build cocin (seccomp profiles are compiled
+# with libseccomp), gcc and libc6-dev for the static probe the security tests build.
+COCIN_PACKAGES=(busybox-static ca-certificates iproute2 nftables libseccomp-dev gcc libc6-dev)
 
 # install_deps: install COCIN_PACKAGES when root; otherwise only report what is missing.
 install_deps() {

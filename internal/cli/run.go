@@ -101,6 +101,7 @@ func addRunFlags(cmd *cobra.Command, o *engine.RunOptions) {
 	addVolumesFlags(f, o)
 	addResourcesFlags(f, o)
 	addNetworkFlags(f, &o.Net)
+	addSecurityFlags(f, o)
 	// -h is --hostname, as in Docker; help stays reachable as --help.
 	f.Bool("help", false, "help for "+cmd.Name())
 }

@@ -128,6 +128,9 @@ func (e *Engine) prepare(ctx context.Context, o *RunOptions) (_ *prepared, err e
 	}
 	p.undo = append(p.undo, func() { _ = os.RemoveAll(rec.Dir) })
 
+	if err := e.prepareUserns(o, rec.Dir); err != nil {
+		return nil, err
+	}
 	_, end = trace.Step(ctx, "mount rootfs (overlay)")
 	rootfs, err := e.mountRootfs(img, rec.Dir, o.Remove)
 	end()
@@ -179,6 +182,12 @@ func (e *Engine) mountRootfs(img *image.Image, dir string, transient bool) (stri
 	lowers, err := e.Images.LayerDirs(img)
 	if err != nil {
 		return "", err
+	}
+	if m, err := loadIDMap(dir); m != nil || err != nil {
+		if err != nil {
+			return "", err
+		}
+		return mountRootfsIDMapped(lowers, dir, m)
 	}
 	if transient {
 		return layer.MountTransientRootfs(lowers, dir)
@@ -441,7 +450,8 @@ func makeWorkdir(rootfs string, spec *specs.Spec) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create working directory %s: %w", spec.Process.Cwd, err)
 	}
-	return os.Chown(dir, int(spec.Process.User.UID), int(spec.Process.User.GID))
+	uid, gid := hostOwner(spec)
+	return os.Chown(dir, uid, gid)
 }
 
 // writeEtcFiles writes the container's /etc/hostname and /etc/hosts and

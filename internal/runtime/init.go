@@ -31,6 +31,7 @@ type initProc struct {
 	config     *os.File
 	configDec  *json.Decoder
 	cgroupDone bool
+	creds      *credentials
 }
 
 // InitMain is the container's init. It never returns: it execve's the
@@ -41,7 +42,7 @@ func InitMain() {
 	goruntime.LockOSThread()
 	status := os.NewFile(fdStatus, "status")
 	p := &initProc{status: status}
-	// run returns only on failure: success is an execve.
+	// run returns only on failure: on success it has execve'd.
 	err := p.run()
 	code := 1
 	var ie *InitError
@@ -87,6 +88,7 @@ func (p *initProc) run() error {
 	if err != nil {
 		return err
 	}
+	p.creds = user
 	if err := sendStatus(p.status, statusMsg{Type: "ready", Steps: p.steps}); err != nil {
 		return fmt.Errorf("report ready: %w", err)
 	}
@@ -291,16 +293,14 @@ func (p *initProc) exec() error {
 		}
 	}
 	resetIgnoredSignals()
-	if err := p.applySeccomp(); err != nil {
+	// Last before execve, so none of the set-up above is filtered; only
+	// the capset that gives up the kept CAP_SYS_ADMIN runs under it.
+	if err := InstallSeccomp(p.cfg.Seccomp); err != nil {
+		return err
+	}
+	if err := p.creds.dropKept(); err != nil {
 		return err
 	}
 	err := unix.Exec(p.argv0, p.spec.Process.Args, p.spec.Process.Env)
 	return &InitError{Message: fmt.Sprintf("exec %s: %v", p.spec.Process.Args[0], err), Code: codeFor(err)}
-}
-
-func (p *initProc) applySeccomp() error {
-	if p.spec.Linux.Seccomp != nil {
-		return errors.New("seccomp profiles are not supported by this build yet")
-	}
-	return nil
 }

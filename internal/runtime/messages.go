@@ -32,6 +32,8 @@ type initConfig struct {
 	CgroupNS bool `json:"cgroupns,omitempty"`
 	// PreserveFDs is the number of extra descriptors passed after fd 6.
 	PreserveFDs int `json:"preserveFds,omitempty"`
+	// Seccomp is the spec's filter, compiled by the parent.
+	Seccomp *SeccompProgram `json:"seccomp,omitempty"`
 }
 
 // statusMsg is one message from the init to the parent.

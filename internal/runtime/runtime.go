@@ -43,6 +43,8 @@ type Runtime struct {
 	Root string
 	// DefaultCgroupParent is used when the spec names no cgroupsPath.
 	DefaultCgroupParent string
+	// SeccompCache, when set, keeps compiled seccomp programs across runs.
+	SeccompCache string
 }
 
 // CreateOpts are the inputs of Create besides the spec.
@@ -252,6 +254,10 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 	if err != nil {
 		return err
 	}
+	prog, err := c.rt.seccompProgram(ctx, o.Spec)
+	if err != nil {
+		return err
+	}
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
 		return err
@@ -297,6 +303,9 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 		attr.UidMappings = idMaps(o.Spec.Linux.UIDMappings)
 		attr.GidMappings = idMaps(o.Spec.Linux.GIDMappings)
 		attr.GidMappingsEnableSetgroups = true
+		// The host's root is not mapped: become the namespace's root, or
+		// the init would be an unmapped, capability-less user.
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
 	}
 	if fd, err := c.cg.OpenDirFD(); err == nil {
 		defer unix.Close(fd)
@@ -325,7 +334,7 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 	// place it in its cgroup (slow on v1: every move waits for an RCU grace
 	// period). Closing the pipe afterwards tells the init it is in place; it
 	// waits for that before anything that depends on its cgroup.
-	cfg := initConfig{Spec: o.Spec, Rootfs: rootfs, NoPivot: o.NoPivot, Trace: trace.FromContext(ctx) != nil, CgroupNS: cgroupNS, PreserveFDs: len(o.ExtraFiles)}
+	cfg := initConfig{Spec: o.Spec, Rootfs: rootfs, NoPivot: o.NoPivot, Trace: trace.FromContext(ctx) != nil, CgroupNS: cgroupNS, PreserveFDs: len(o.ExtraFiles), Seccomp: prog}
 	if err := json.NewEncoder(cfgW).Encode(&cfg); err != nil {
 		return fmt.Errorf("send config to init: %w", err)
 	}

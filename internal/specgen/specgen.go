@@ -35,6 +35,8 @@ type Options struct {
 	Resources Limits
 	// Network is --network's effect on the spec.
 	Network NetworkOptions
+	// Security is capabilities, seccomp, devices, rlimits, sysctls.
+	Security Security
 }
 
 // DefaultPath is the PATH of a container whose image sets none.
@@ -242,6 +244,9 @@ func Generate(img *ocispec.ImageConfig, o *Options, rootfs, hostname string) (*s
 		return nil, err
 	}
 	applyNetwork(s, o.Network)
+	if err := applySecurity(s, &o.Security); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
