@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,12 +39,17 @@ type ExecOpts struct {
 	ConsoleSocket *os.File
 	// Detach leaves the process to a reaper of its own: Wait is unavailable.
 	Detach bool
+	// Unconfined skips the container's seccomp filter (exec --privileged,
+	// like run --privileged).
+	Unconfined bool
 }
 
 // execConfig is what the exec'd process reads on fdExecConfig.
 type execConfig struct {
-	Process *specs.Process      `json:"process"`
-	Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
+	Process *specs.Process `json:"process"`
+	// Seccomp is the container's filter, compiled here (cached) as for
+	// the init, and installed last before execve.
+	Seccomp *SeccompProgram `json:"seccomp,omitempty"`
 }
 
 // execStatus is a status message of either nsenter's parent ("pid") or the
@@ -88,11 +94,13 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container cgroup: %w", err)
 	}
-	cfg := execConfig{Process: o.Process}
-	if spec.Linux != nil {
-		cfg.Seccomp = spec.Linux.Seccomp
+	var prog *SeccompProgram
+	if !o.Unconfined {
+		if prog, err = r.seccompProgram(context.Background(), spec); err != nil {
+			return nil, err
+		}
 	}
-	return startExec(cg, nsf, cfg, o)
+	return startExec(cg, nsf, execConfig{Process: o.Process, Seccomp: prog}, o)
 }
 
 // runningRecord loads a container that runs and is not frozen.

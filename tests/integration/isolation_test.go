@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -242,8 +243,8 @@ func TestSecurityProcExe(t *testing.T) {
 		mustRun(t, "run", "-d", "--name", name, "busybox", "sleep", "300")
 		defer cocin(t, "rm", "-f", name)
 		// cocin is dynamically linked: give the container the host's
-		// loader and libc, as a glibc-based image would have them.
-		for _, lib := range []string{"/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/libc.so.6"} {
+		// loader and libraries, as a glibc-based image would have them.
+		for _, lib := range sharedLibs(t, cocinBin) {
 			data, err := os.ReadFile(lib)
 			if err != nil {
 				t.Skipf("host library %s: %v", lib, err)
@@ -342,4 +343,21 @@ func fileHash(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return fmt.Sprintf("%x", sha256.Sum256(b))
+}
+
+// sharedLibs lists the shared objects a dynamically linked binary loads
+// (ldd's absolute paths).
+func sharedLibs(t *testing.T, bin string) []string {
+	t.Helper()
+	out, err := exec.Command("ldd", bin).Output()
+	if err != nil {
+		t.Skipf("ldd %s: %v", bin, err)
+	}
+	var libs []string
+	for _, f := range strings.Fields(string(out)) {
+		if strings.HasPrefix(f, "/") {
+			libs = append(libs, f)
+		}
+	}
+	return libs
 }
