@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/cocin-dev/cocin/internal/logs"
 	"github.com/cocin-dev/cocin/internal/runtime"
@@ -118,6 +119,11 @@ type monitor struct {
 
 // MonitorMain is the monitor process. It never returns.
 func MonitorMain() {
+	// The sealed binary runs as /proc/self/fd/N, which would make the
+	// monitor show as "N" in ps and top; name it.
+	if name, err := unix.BytePtrFromString(MonitorArg0); err == nil {
+		_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(name)), 0, 0, 0)
+	}
 	m := &monitor{sync: os.NewFile(4, "sync")}
 	if err := m.run(); err != nil {
 		m.report(syncMsg{Stage: "error", Message: err.Error(), Code: ExitCode(err)})
@@ -181,7 +187,12 @@ func (m *monitor) setup() error {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return err
 	}
-	signal.Ignore(unix.SIGHUP, unix.SIGINT, unix.SIGPIPE, unix.SIGTERM)
+	// Catch, not ignore: Go keeps an ignored SIGHUP or SIGINT ignored
+	// across exec (for nohup), so the container would inherit SIG_IGN and
+	// `kill -s HUP`/`INT` would do nothing. Caught signals are reset to
+	// their default in the child. The channel is never read: extra
+	// signals are dropped.
+	signal.Notify(make(chan os.Signal, 1), unix.SIGHUP, unix.SIGINT, unix.SIGPIPE, unix.SIGTERM)
 	e, err := New(m.cfg.Engine)
 	if err != nil {
 		return err
