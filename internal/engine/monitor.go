@@ -35,6 +35,9 @@ type monitorConfig struct {
 	// WaitAttach holds the start until a client attaches (`run -it`), so
 	// that it sees the very first output.
 	WaitAttach bool `json:"waitAttach"`
+	// Fresh: the container was made by this `run`, so a failed first
+	// start removes it; a `start` of an existing container keeps it.
+	Fresh bool `json:"fresh"`
 }
 
 // syncMsg is what the monitor reports to the launching command (fd 4).
@@ -48,7 +51,7 @@ type syncMsg struct {
 // launchMonitor starts the monitor of container id, detached from the
 // caller (own session, no stdio), and returns a decoder of its sync
 // messages. The monitor is executed from the sealed binary too.
-func (e *Engine) launchMonitor(id string, waitAttach bool) (*json.Decoder, func(), error) {
+func (e *Engine) launchMonitor(id string, waitAttach, fresh bool) (*json.Decoder, func(), error) {
 	exe, err := runtime.SealedExecutable()
 	if err != nil {
 		return nil, nil, err
@@ -78,7 +81,7 @@ func (e *Engine) launchMonitor(id string, waitAttach bool) (*json.Decoder, func(
 	}
 	// The monitor outlives us; its exit is not ours to wait for.
 	_ = cmd.Process.Release()
-	err = json.NewEncoder(cfgW).Encode(monitorConfig{Engine: e.cfg, ID: id, WaitAttach: waitAttach})
+	err = json.NewEncoder(cfgW).Encode(monitorConfig{Engine: e.cfg, ID: id, WaitAttach: waitAttach, Fresh: fresh})
 	cfgW.Close()
 	if err != nil {
 		syncR.Close()
@@ -115,6 +118,14 @@ type monitor struct {
 	ln     net.Listener
 	stdinW *os.File // our end of the container's stdin (-i without -t)
 	pty    *os.File // the pty master (-t)
+	sock   os.FileInfo
+}
+
+func (m *monitor) removeSocket() {
+	p := m.e.attachSocketPath(m.rec.ID)
+	if fi, err := os.Stat(p); err == nil && m.sock != nil && os.SameFile(fi, m.sock) {
+		_ = os.Remove(p)
+	}
 }
 
 // MonitorMain is the monitor process. It never returns.
@@ -144,17 +155,17 @@ func (m *monitor) report(msg syncMsg) {
 
 func (m *monitor) run() error {
 	if err := m.setup(); err != nil {
-		m.cleanupFailed()
+		m.cleanupFailed(err)
 		return err
 	}
 	defer m.ln.Close()
-	defer os.Remove(m.e.attachSocketPath(m.rec.ID))
+	defer m.removeSocket()
 	first := true
 	for {
 		code, err := m.runOnce(first)
 		if err != nil {
 			if first {
-				m.cleanupFailed()
+				m.cleanupFailed(err)
 				return err
 			}
 			code = 128
@@ -168,10 +179,12 @@ func (m *monitor) run() error {
 			}
 			return nil
 		}
-		m.e.setStatus(m.rec.ID, state.Restarting)
+		m.markRestarting()
 		time.Sleep(delay)
-		if err := m.remount(); err != nil {
-			m.e.recordExit(m.rec.ID, code, false, err)
+		if wanted, err := m.remountIfWanted(); !wanted || err != nil {
+			if err != nil {
+				m.e.recordExit(m.rec.ID, code, false, err)
+			}
 			m.hub.finish(code)
 			return nil
 		}
@@ -215,6 +228,10 @@ func (m *monitor) setup() error {
 	if m.ln, err = net.Listen("unix", sock); err != nil {
 		return fmt.Errorf("attach socket: %w", err)
 	}
+	// A later monitor of the same container (started while this one was
+	// in its back-off) reuses the path: remove only our own socket.
+	m.ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	m.sock, _ = os.Stat(sock)
 	return nil
 }
 
@@ -229,13 +246,26 @@ func logOptions(o map[string]string) logs.Options {
 	return opt
 }
 
-// cleanupFailed undoes a container whose first start failed.
-func (m *monitor) cleanupFailed() {
+// cleanupFailed undoes a container whose first start failed: one made by
+// this run goes altogether; an existing one (`start`) stays, without its
+// runtime side and mount, with the reason in its record (cause may be nil
+// when the monitor's own setup failed).
+func (m *monitor) cleanupFailed(cause error) {
 	if m.rec == nil || m.e == nil {
 		return
 	}
 	_ = m.e.Runtime.Delete(m.rec.ID, true)
-	_ = m.e.removeContainer(m.rec)
+	if m.cfg.Fresh {
+		_ = m.e.removeContainer(m.rec)
+		return
+	}
+	_ = m.e.unmountRootfs(m.rec)
+	_, _ = m.e.Containers.Update(m.rec.ID, func(c *state.Container) error {
+		if cause != nil {
+			c.State.Error = cause.Error()
+		}
+		return nil
+	})
 }
 
 // runOnce runs the container once and returns its exit code.
@@ -363,13 +393,51 @@ func (m *monitor) shouldRestart(code int) (time.Duration, bool) {
 	return delay, true
 }
 
-func (m *monitor) remount() error {
+// markRestarting marks the container restarting with this monitor as its
+// owner: recordExit cleared the owner, and without one the next command's
+// refresh would take the back-off for a dead monitor.
+func (m *monitor) markRestarting() {
+	me := os.Getpid()
+	start, _ := runtime.PidStartTime(me)
+	_, _ = m.e.Containers.Update(m.rec.ID, func(c *state.Container) error {
+		if c.State.Status == state.Exited && !c.ManuallyStopped {
+			c.State.Status = state.Restarting
+			c.Owner, c.OwnerStart = me, start
+		}
+		return nil
+	})
+}
+
+// remountIfWanted mounts the rootfs for the next run unless, during the
+// back-off, the container was stopped (then it is marked exited) or
+// removed. The check and the mount happen under the container's lock,
+// which stop and rm take to mark the container, so a removed container is
+// never mounted again.
+func (m *monitor) remountIfWanted() (bool, error) {
+	unlock, err := m.e.Containers.Lock(m.rec.ID)
+	if err != nil {
+		return false, nil // removed
+	}
+	defer unlock()
+	cur, err := m.e.Containers.Get(m.rec.ID)
+	if err != nil {
+		return false, nil
+	}
+	if cur.State.Status != state.Restarting {
+		return false, nil // stopped, or started again under another monitor
+	}
+	if cur.ManuallyStopped {
+		cur.State.Status = state.Exited
+		cur.Owner, cur.OwnerStart = 0, 0
+		_ = m.e.Containers.Write(cur)
+		return false, nil
+	}
 	img, err := m.e.Images.Get(m.rec.ImageID)
 	if err != nil {
-		return err
+		return true, err
 	}
 	_, err = m.e.mountRootfs(img, m.rec.Dir)
-	return err
+	return true, err
 }
 
 // recordStart marks the container running with this process as its owner.

@@ -38,9 +38,14 @@ func (e *engineEnv) field(t *testing.T, ref, tmpl string) string {
 	return strings.TrimSpace(e.mustRun(t, "inspect", "--format", tmpl, ref).Stdout)
 }
 
-// psStatus is the STATUS column `ps -a` shows for the container id.
-func (e *engineEnv) psStatus(t *testing.T, id string) string {
+// psStatus is the STATUS column `ps -a` shows for the container (a name
+// or an ID).
+func (e *engineEnv) psStatus(t *testing.T, ref string) string {
 	t.Helper()
+	id := ref
+	if !hexID.MatchString(ref) {
+		id = e.field(t, ref, "{{.Id}}")
+	}
 	return strings.TrimSpace(e.mustRun(t, "ps", "-a", "--filter", "id="+id, "--format", "{{.Status}}").Stdout)
 }
 
