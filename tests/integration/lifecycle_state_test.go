@@ -305,7 +305,20 @@ func TestAttachDetachKeys(t *testing.T) {
 	if st := e.psStatus(t, name); !strings.HasPrefix(st, "Up ") {
 		t.Fatalf("detached container: %q", st)
 	}
+	// Detach from attach too, then attach again.
 	a := startPTY(t, "attach", name)
+	a.Send(`echo "E""F"`)
+	a.Expect(`EF`, 10*time.Second)
+	if _, err := a.tty.Write([]byte{0x10, 0x11}); err != nil {
+		t.Fatal(err)
+	}
+	if code := a.Wait(10 * time.Second); code != 0 {
+		t.Errorf("attach after detaching: exit %d", code)
+	}
+	if st := e.psStatus(t, name); !strings.HasPrefix(st, "Up ") {
+		t.Fatalf("after detaching from attach: %q", st)
+	}
+	a = startPTY(t, "attach", name)
 	a.Send(`echo "C""D"; exit 3`)
 	a.Expect(`CD`, 10*time.Second)
 	if code := a.Wait(10 * time.Second); code != 3 {

@@ -55,6 +55,13 @@ func TestMonitorIsParentAndExits(t *testing.T) {
 	if ppid := procPPid(t, pid); ppid != mon {
 		t.Errorf("container init %d has parent %d, want the monitor %d", pid, ppid, mon)
 	}
+	// The monitor's own signal handling does not leak into the container
+	// (an inherited SIG_IGN for SIGHUP/SIGINT made `kill -s HUP` a no-op).
+	for _, l := range strings.Split(readProc(t, pid, "status"), "\n") {
+		if strings.HasPrefix(l, "SigIgn:") && strings.Trim(strings.TrimPrefix(l, "SigIgn:"), " \t0") != "" {
+			t.Errorf("the container starts with ignored signals: %s", l)
+		}
+	}
 	e.mustRun(t, "stop", "-t", "0", id)
 	waitUntil(t, 5*time.Second, "monitor exits after the container stopped", func() bool { return !alive(mon) })
 	if st := e.psStatus(t, id); !strings.HasPrefix(st, "Exited (137)") {
