@@ -179,7 +179,11 @@ func (e *Engine) StartAttached(ctx context.Context, ref string, st Streams, stdi
 	if _, err := e.Containers.Update(c.ID, func(c *state.Container) error { c.ManuallyStopped = false; return nil }); err != nil {
 		return AttachResult{}, err
 	}
-	return e.startAndAttach(ctx, c.ID, st, c.Tty, stdin && c.OpenStdin, false)
+	res, err := e.startAndAttach(ctx, c.ID, st, c.Tty, stdin && c.OpenStdin, false)
+	if err != nil && !errors.Is(err, errMonitorStarted) {
+		_ = e.unmountRootfs(c) // no monitor took the container over
+	}
+	return res, err
 }
 
 // errMonitorStarted marks failures after the monitor took the container
