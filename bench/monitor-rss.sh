@@ -71,7 +71,7 @@ echo
 echo "| monitor | RSS sum MiB | PSS sum MiB | RSS per ctr KiB | PSS per ctr KiB |"
 echo "|---|---:|---:|---:|---:|"
 row() { printf '| %s | %.1f | %.1f | %d | %d |\n' "$1" "$(echo "$2/1024" | bc -l)" "$(echo "$3/1024" | bc -l)" $(($2 / N)) $(($3 / N)); }
-row "cocin-monitor ($("$COCIN" version 2>/dev/null | head -n 1))" "$c_rss" "$c_pss"
+row "cocin-monitor ($("$COCIN" version 2>/dev/null | head -n 1 | tr -s " "))" "$c_rss" "$c_pss"
 row "conmon ($(conmon --version | head -n 1))" "$p_rss" "$p_pss"
 echo
 echo "cocin/conmon PSS = $(echo "scale=2; $c_pss / $p_pss" | bc)"
