@@ -344,8 +344,9 @@ func (e *Engine) Wait(ctx context.Context, ref string) (int, error) {
 		}
 		cur, err := e.Containers.Get(c.ID)
 		if err != nil {
-			// Removed (--rm) after it exited: its code is gone with it.
-			return 0, nil
+			// Removed (--rm) after it exited: its die event has the code.
+			code, _ := e.exitFromEvents(c.ID, c.State.StartedAt.Add(-time.Second))
+			return code, nil
 		}
 		c = e.refresh(cur)
 	}

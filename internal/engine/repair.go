@@ -3,7 +3,10 @@ package engine
 import (
 	"os"
 	"path/filepath"
+	"strconv"
+	"time"
 
+	"github.com/cocin-dev/cocin/internal/events"
 	"github.com/cocin-dev/cocin/internal/state"
 )
 
@@ -37,4 +40,18 @@ func (e *Engine) runtimeDirs() []string {
 		}
 	}
 	return ids
+}
+
+// exitFromEvents finds the exit code of a container that is gone (removed
+// by --rm right after it exited) in its last "die" event since since.
+func (e *Engine) exitFromEvents(id string, since time.Time) (int, bool) {
+	code, found := 0, false
+	o := events.ReadOptions{Since: since, Filter: events.Filter{"container": {id}, "event": {"die"}}}
+	_ = e.Events.Read(o, func(ev events.Event) error {
+		if n, err := strconv.Atoi(ev.Attrs["exitCode"]); err == nil {
+			code, found = n, true
+		}
+		return nil
+	})
+	return code, found
 }

@@ -95,6 +95,11 @@ func TestCreateStartWait(t *testing.T) {
 	if r.Code != 4 || r.Stdout != "started\n" {
 		t.Errorf("start -a: want output and exit 4: %s", r)
 	}
+	// wait on a --rm container gets its code although the record is gone.
+	rmID := strings.TrimSpace(e.mustRun(t, "run", "-d", "--rm", "busybox", "sh", "-c", "sleep 0.5; exit 6").Stdout)
+	if r := e.run(t, "wait", rmID); r.Code != 0 || strings.TrimSpace(r.Stdout) != "6" {
+		t.Errorf("wait on a --rm container: %s", r)
+	}
 	// start -i: our stdin reaches a container created with -i.
 	cat := uniqueName("cat")
 	e.mustRun(t, "create", "-i", "--name", cat, "busybox", "cat")
