@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -217,7 +218,7 @@ func printTemplate[T any](out io.Writer, format string, items []T, view func(T) 
 var templateFuncs = template.FuncMap{
 	"json":  func(v any) string { b, _ := json.Marshal(v); return string(b) },
 	"upper": strings.ToUpper, "lower": strings.ToLower,
-	"join": strings.Join, "title": func(s string) string {
+	"join": joinAny, "title": func(s string) string {
 		if s == "" {
 			return s
 		}
@@ -229,6 +230,21 @@ var templateFuncs = template.FuncMap{
 		}
 		return s
 	},
+}
+
+// joinAny is Docker's join, also for the []any lists of inspect's JSON view.
+func joinAny(v any, sep string) string {
+	switch l := v.(type) {
+	case []string:
+		return strings.Join(l, sep)
+	case []any:
+		parts := make([]string, len(l))
+		for i, x := range l {
+			parts[i] = fmt.Sprint(x)
+		}
+		return strings.Join(parts, sep)
+	}
+	return fmt.Sprint(v)
 }
 
 // headerFromTemplate turns "{{.ID}}\t{{.Names}}" into "ID\tNAMES".
@@ -276,7 +292,7 @@ func (a *app) inspectCommand() *cobra.Command {
 				items = append(items, d)
 			}
 			if format != "" {
-				if err := printTemplate(a.streams.Stdout, format, items, func(d *engine.InspectData) any { return d }); err != nil {
+				if err := printTemplate(a.streams.Stdout, format, items, jsonView); err != nil {
 					return err
 				}
 			} else if err := engine.WriteJSON(a.streams.Stdout, nonNil(items)); err != nil {
@@ -290,6 +306,23 @@ func (a *app) inspectCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "", "format output using a Go template")
 	return cmd
+}
+
+// jsonView is what inspect templates see: the JSON document, so that
+// fields have Docker's names ({{.Id}}, {{.State.Status}}); numbers stay
+// as written (json.Number).
+func jsonView(d *engine.InspectData) any {
+	b, err := json.Marshal(d)
+	if err != nil {
+		return d
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v map[string]any
+	if dec.Decode(&v) != nil {
+		return d
+	}
+	return v
 }
 
 func nonNil[T any](s []T) []T {

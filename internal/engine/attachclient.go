@@ -156,7 +156,7 @@ func (e *Engine) RunAttached(ctx context.Context, o *RunOptions, st Streams) (At
 	if err != nil {
 		return AttachResult{}, err
 	}
-	res, err := e.startAndAttach(ctx, p.rec.ID, st, o.Tty, o.Interactive)
+	res, err := e.startAndAttach(ctx, p.rec.ID, st, o.Tty, o.Interactive, true)
 	if err != nil && !errors.Is(err, errMonitorStarted) {
 		p.rollback()
 	}
@@ -179,7 +179,11 @@ func (e *Engine) StartAttached(ctx context.Context, ref string, st Streams, stdi
 	if _, err := e.Containers.Update(c.ID, func(c *state.Container) error { c.ManuallyStopped = false; return nil }); err != nil {
 		return AttachResult{}, err
 	}
-	return e.startAndAttach(ctx, c.ID, st, c.Tty, stdin && c.OpenStdin)
+	res, err := e.startAndAttach(ctx, c.ID, st, c.Tty, stdin && c.OpenStdin, false)
+	if err != nil && !errors.Is(err, errMonitorStarted) {
+		_ = e.unmountRootfs(c) // no monitor took the container over
+	}
+	return res, err
 }
 
 // errMonitorStarted marks failures after the monitor took the container
@@ -189,8 +193,8 @@ var errMonitorStarted = errors.New("monitor started")
 // startAndAttach launches the monitor holding the start, attaches, lets
 // the container start and relays its streams until it exits or the user
 // detaches.
-func (e *Engine) startAndAttach(ctx context.Context, id string, st Streams, tty, stdin bool) (AttachResult, error) {
-	d, closeSync, err := e.launchMonitor(id, true)
+func (e *Engine) startAndAttach(ctx context.Context, id string, st Streams, tty, stdin, fresh bool) (AttachResult, error) {
+	d, closeSync, err := e.launchMonitor(id, true, fresh)
 	if err != nil {
 		return AttachResult{}, err
 	}

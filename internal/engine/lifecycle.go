@@ -22,7 +22,7 @@ func (e *Engine) RunDetached(ctx context.Context, o *RunOptions) (string, error)
 	if err != nil {
 		return "", err
 	}
-	if err := e.startMonitor(p.rec.ID, false); err != nil {
+	if err := e.startMonitor(p.rec.ID, false, true); err != nil {
 		p.rollback()
 		return "", err
 	}
@@ -45,8 +45,8 @@ func (e *Engine) Create(ctx context.Context, o *RunOptions) (string, error) {
 
 // startMonitor launches the monitor and waits until the container runs.
 // On failure the monitor has already removed what it made.
-func (e *Engine) startMonitor(id string, waitAttach bool) error {
-	d, closeSync, err := e.launchMonitor(id, waitAttach)
+func (e *Engine) startMonitor(id string, waitAttach, fresh bool) error {
+	d, closeSync, err := e.launchMonitor(id, waitAttach, fresh)
 	if err != nil {
 		return err
 	}
@@ -74,6 +74,7 @@ func (e *Engine) removeContainer(c *state.Container) error {
 	if err := layer.UnmountRootfs(c.Dir); err != nil {
 		return err
 	}
+	e.releaseCgroup(c)
 	_ = os.Remove(e.attachSocketPath(c.ID))
 	if err := e.Containers.Delete(c); err != nil {
 		return err
@@ -127,6 +128,7 @@ func (e *Engine) refresh(c *state.Container) *state.Container {
 	_ = e.Runtime.Delete(c.ID, true)
 	e.detachNetwork(c.ID)
 	_ = layer.UnmountRootfs(c.Dir)
+	e.releaseCgroup(c)
 	cur.State.Status = state.Exited
 	cur.State.Pid = 0
 	cur.State.ExitCode = 255
@@ -172,7 +174,9 @@ func (e *Engine) Start(ref string) (*state.Container, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := e.startMonitor(c.ID, false); err != nil {
+	if err := e.startMonitor(c.ID, false, false); err != nil {
+		// The monitor undid its part, or never started: release the mount.
+		_ = e.unmountRootfs(c)
 		return nil, err
 	}
 	return e.Containers.Get(c.ID)
@@ -200,7 +204,17 @@ func (e *Engine) Stop(ref string, o StopOptions) error {
 	if err != nil {
 		return err
 	}
-	if _, err := e.Containers.Update(c.ID, func(c *state.Container) error { c.ManuallyStopped = true; return nil }); err != nil {
+	c, err = e.Containers.Update(c.ID, func(c *state.Container) error {
+		c.ManuallyStopped = true
+		// In its restart back-off nothing runs: it is stopped now (the
+		// monitor, waking, sees ManuallyStopped and exits).
+		if c.State.Status == state.Restarting {
+			c.State.Status = state.Exited
+			c.Owner, c.OwnerStart = 0, 0
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	if !IsRunning(c) {
@@ -310,7 +324,9 @@ func (e *Engine) Remove(ref string, o RemoveOptions) error {
 	if err != nil {
 		return err
 	}
-	if IsRunning(cur) {
+	// Restarting: in its back-off; the monitor checks ManuallyStopped under
+	// this lock before it mounts again, so removing now is safe.
+	if IsRunning(cur) && cur.State.Status != state.Restarting {
 		return fmt.Errorf("cannot remove container %s: it was restarted while being removed", ref)
 	}
 	if err := e.removeContainer(cur); err != nil {
@@ -339,8 +355,9 @@ func (e *Engine) Wait(ctx context.Context, ref string) (int, error) {
 		}
 		cur, err := e.Containers.Get(c.ID)
 		if err != nil {
-			// Removed (--rm) after it exited: its code is gone with it.
-			return 0, nil
+			// Removed (--rm) after it exited: its die event has the code.
+			code, _ := e.exitFromEvents(c.ID, c.State.StartedAt.Add(-time.Second))
+			return code, nil
 		}
 		c = e.refresh(cur)
 	}
@@ -407,6 +424,7 @@ func (e *Engine) Rename(ref, name string) error {
 		return err
 	}
 	e.Containers.ReleaseName(old, c.ID)
+	c.Name = name // Docker's rename event names the container by its new name
 	e.emit(c, "rename", map[string]string{"oldName": old, "name": name})
 	return nil
 }

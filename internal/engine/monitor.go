@@ -15,6 +15,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/cocin-dev/cocin/internal/logs"
 	"github.com/cocin-dev/cocin/internal/runtime"
@@ -34,6 +35,9 @@ type monitorConfig struct {
 	// WaitAttach holds the start until a client attaches (`run -it`), so
 	// that it sees the very first output.
 	WaitAttach bool `json:"waitAttach"`
+	// Fresh: the container was made by this `run`, so a failed first
+	// start removes it; a `start` of an existing container keeps it.
+	Fresh bool `json:"fresh"`
 }
 
 // syncMsg is what the monitor reports to the launching command (fd 4).
@@ -47,7 +51,7 @@ type syncMsg struct {
 // launchMonitor starts the monitor of container id, detached from the
 // caller (own session, no stdio), and returns a decoder of its sync
 // messages. The monitor is executed from the sealed binary too.
-func (e *Engine) launchMonitor(id string, waitAttach bool) (*json.Decoder, func(), error) {
+func (e *Engine) launchMonitor(id string, waitAttach, fresh bool) (*json.Decoder, func(), error) {
 	exe, err := runtime.SealedExecutable()
 	if err != nil {
 		return nil, nil, err
@@ -77,7 +81,7 @@ func (e *Engine) launchMonitor(id string, waitAttach bool) (*json.Decoder, func(
 	}
 	// The monitor outlives us; its exit is not ours to wait for.
 	_ = cmd.Process.Release()
-	err = json.NewEncoder(cfgW).Encode(monitorConfig{Engine: e.cfg, ID: id, WaitAttach: waitAttach})
+	err = json.NewEncoder(cfgW).Encode(monitorConfig{Engine: e.cfg, ID: id, WaitAttach: waitAttach, Fresh: fresh})
 	cfgW.Close()
 	if err != nil {
 		syncR.Close()
@@ -114,10 +118,23 @@ type monitor struct {
 	ln     net.Listener
 	stdinW *os.File // our end of the container's stdin (-i without -t)
 	pty    *os.File // the pty master (-t)
+	sock   os.FileInfo
+}
+
+func (m *monitor) removeSocket() {
+	p := m.e.attachSocketPath(m.rec.ID)
+	if fi, err := os.Stat(p); err == nil && m.sock != nil && os.SameFile(fi, m.sock) {
+		_ = os.Remove(p)
+	}
 }
 
 // MonitorMain is the monitor process. It never returns.
 func MonitorMain() {
+	// The sealed binary runs as /proc/self/fd/N, which would make the
+	// monitor show as "N" in ps and top; name it.
+	if name, err := unix.BytePtrFromString(MonitorArg0); err == nil {
+		_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(name)), 0, 0, 0)
+	}
 	m := &monitor{sync: os.NewFile(4, "sync")}
 	if err := m.run(); err != nil {
 		m.report(syncMsg{Stage: "error", Message: err.Error(), Code: ExitCode(err)})
@@ -138,17 +155,17 @@ func (m *monitor) report(msg syncMsg) {
 
 func (m *monitor) run() error {
 	if err := m.setup(); err != nil {
-		m.cleanupFailed()
+		m.cleanupFailed(err)
 		return err
 	}
 	defer m.ln.Close()
-	defer os.Remove(m.e.attachSocketPath(m.rec.ID))
+	defer m.removeSocket()
 	first := true
 	for {
 		code, err := m.runOnce(first)
 		if err != nil {
 			if first {
-				m.cleanupFailed()
+				m.cleanupFailed(err)
 				return err
 			}
 			code = 128
@@ -162,10 +179,12 @@ func (m *monitor) run() error {
 			}
 			return nil
 		}
-		m.e.setStatus(m.rec.ID, state.Restarting)
+		m.markRestarting()
 		time.Sleep(delay)
-		if err := m.remount(); err != nil {
-			m.e.recordExit(m.rec.ID, code, false, err)
+		if wanted, err := m.remountIfWanted(); !wanted || err != nil {
+			if err != nil {
+				m.e.recordExit(m.rec.ID, code, false, err)
+			}
 			m.hub.finish(code)
 			return nil
 		}
@@ -181,14 +200,12 @@ func (m *monitor) setup() error {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return err
 	}
-	// Survive the signals a terminal or a session sends. Notify, not
-	// Ignore: an ignored disposition would be inherited by the container.
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGHUP, unix.SIGINT, unix.SIGPIPE, unix.SIGTERM)
-	go func() {
-		for range sigs {
-		}
-	}()
+	// Catch, not ignore: Go keeps an ignored SIGHUP or SIGINT ignored
+	// across exec (for nohup), so the container would inherit SIG_IGN and
+	// `kill -s HUP`/`INT` would do nothing. Caught signals are reset to
+	// their default in the child. The channel is never read: extra
+	// signals are dropped.
+	signal.Notify(make(chan os.Signal, 1), unix.SIGHUP, unix.SIGINT, unix.SIGPIPE, unix.SIGTERM)
 	e, err := New(m.cfg.Engine)
 	if err != nil {
 		return err
@@ -211,6 +228,10 @@ func (m *monitor) setup() error {
 	if m.ln, err = net.Listen("unix", sock); err != nil {
 		return fmt.Errorf("attach socket: %w", err)
 	}
+	// A later monitor of the same container (started while this one was
+	// in its back-off) reuses the path: remove only our own socket.
+	m.ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	m.sock, _ = os.Stat(sock)
 	return nil
 }
 
@@ -225,13 +246,26 @@ func logOptions(o map[string]string) logs.Options {
 	return opt
 }
 
-// cleanupFailed undoes a container whose first start failed.
-func (m *monitor) cleanupFailed() {
+// cleanupFailed undoes a container whose first start failed: one made by
+// this run goes altogether; an existing one (`start`) stays, without its
+// runtime side and mount, with the reason in its record (cause may be nil
+// when the monitor's own setup failed).
+func (m *monitor) cleanupFailed(cause error) {
 	if m.rec == nil || m.e == nil {
 		return
 	}
 	_ = m.e.Runtime.Delete(m.rec.ID, true)
-	_ = m.e.removeContainer(m.rec)
+	if m.cfg.Fresh {
+		_ = m.e.removeContainer(m.rec)
+		return
+	}
+	_ = m.e.unmountRootfs(m.rec)
+	_, _ = m.e.Containers.Update(m.rec.ID, func(c *state.Container) error {
+		if cause != nil {
+			c.State.Error = cause.Error()
+		}
+		return nil
+	})
 }
 
 // runOnce runs the container once and returns its exit code.
@@ -363,13 +397,51 @@ func (m *monitor) shouldRestart(code int) (time.Duration, bool) {
 	return delay, true
 }
 
-func (m *monitor) remount() error {
+// markRestarting marks the container restarting with this monitor as its
+// owner: recordExit cleared the owner, and without one the next command's
+// refresh would take the back-off for a dead monitor.
+func (m *monitor) markRestarting() {
+	me := os.Getpid()
+	start, _ := runtime.PidStartTime(me)
+	_, _ = m.e.Containers.Update(m.rec.ID, func(c *state.Container) error {
+		if c.State.Status == state.Exited && !c.ManuallyStopped {
+			c.State.Status = state.Restarting
+			c.Owner, c.OwnerStart = me, start
+		}
+		return nil
+	})
+}
+
+// remountIfWanted mounts the rootfs for the next run unless, during the
+// back-off, the container was stopped (then it is marked exited) or
+// removed. The check and the mount happen under the container's lock,
+// which stop and rm take to mark the container, so a removed container is
+// never mounted again.
+func (m *monitor) remountIfWanted() (bool, error) {
+	unlock, err := m.e.Containers.Lock(m.rec.ID)
+	if err != nil {
+		return false, nil // removed
+	}
+	defer unlock()
+	cur, err := m.e.Containers.Get(m.rec.ID)
+	if err != nil {
+		return false, nil
+	}
+	if cur.State.Status != state.Restarting {
+		return false, nil // stopped, or started again under another monitor
+	}
+	if cur.ManuallyStopped {
+		cur.State.Status = state.Exited
+		cur.Owner, cur.OwnerStart = 0, 0
+		_ = m.e.Containers.Write(cur)
+		return false, nil
+	}
 	img, err := m.e.Images.Get(m.rec.ImageID)
 	if err != nil {
-		return err
+		return true, err
 	}
 	_, err = m.e.mountRootfs(img, m.rec.Dir, m.rec.AutoRemove)
-	return err
+	return true, err
 }
 
 // recordStart marks the container running with this process as its owner.

@@ -154,8 +154,7 @@ func (e *Engine) repairLeftovers() []string {
 		}
 	}
 	// Runtime state and cgroups of containers that are gone.
-	ids, _ := e.Runtime.List()
-	for _, id := range ids {
+	for _, id := range e.runtimeDirs() {
 		if !known[id] {
 			if e.Runtime.Delete(id, true) == nil {
 				fixed = append(fixed, "runtime state "+shortID(id))

@@ -71,50 +71,74 @@ func Files(path string) []string {
 	return append(out, path)
 }
 
-// Read writes the selected records of the log at path to stdout and stderr.
+// Read writes the selected records of the log at path to stdout and
+// stderr; with Follow it goes on from where the read ended.
 func Read(path string, o ReadOptions, stdout, stderr io.Writer) error {
-	var recs []Record
-	for _, f := range Files(path) {
-		rs, err := readFile(f, o)
-		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		recs = append(recs, rs...)
+	out := newOutputs(stdout, stderr)
+	offset, err := readAll(path, o, out)
+	if ferr := out.Flush(); err == nil {
+		err = ferr
 	}
-	if o.Tail >= 0 {
-		recs = tail(recs, o.Tail)
+	if err != nil || !o.Follow {
+		return err
 	}
-	for _, r := range recs {
-		if err := emit(r, o, stdout, stderr); err != nil {
-			return err
-		}
-	}
-	if !o.Follow {
-		return nil
-	}
-	return follow(path, o, stdout, stderr)
+	return follow(path, offset, o, out)
 }
 
-func readFile(path string, o ReadOptions) ([]Record, error) {
+// readAll prints the records of every file, oldest first, and returns
+// how far it read the current file.
+func readAll(path string, o ReadOptions, out *outputs) (int64, error) {
+	files := Files(path)
+	if o.Tail < 0 {
+		var off int64
+		for _, f := range files {
+			n, err := streamFile(f, o, out)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return 0, err
+			}
+			off = n
+		}
+		return off, nil
+	}
+	var recs []Record
+	var off int64
+	for _, f := range files {
+		rs, n, err := readFile(f, o)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return 0, err
+		}
+		recs, off = append(recs, rs...), n
+	}
+	for _, r := range tail(recs, o.Tail) {
+		if err := emit(r, o, out.stream(r.Stream), out.stream(r.Stream)); err != nil {
+			return 0, err
+		}
+	}
+	return off, nil
+}
+
+func readFile(path string, o ReadOptions) ([]Record, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer f.Close()
 	var out []Record
+	var off int64
 	br := bufio.NewReaderSize(f, 256*1024)
 	for {
 		line, err := br.ReadBytes('\n')
 		if len(line) > 0 && line[len(line)-1] == '\n' {
+			off += int64(len(line))
 			if r, perr := ParseRecord(line); perr == nil && keep(r, o) {
 				out = append(out, r)
 			}
 		}
 		if err == io.EOF {
-			return out, nil
+			return out, off, nil
 		}
 		if err != nil {
-			return out, err
+			return out, off, err
 		}
 	}
 }
@@ -161,7 +185,7 @@ func emit(r Record, o ReadOptions, stdout, stderr io.Writer) error {
 // follow prints what is appended to path, waiting on inotify (no polling)
 // for writes to the file and for changes in its directory (rotation, the
 // container's record being rewritten when it stops).
-func follow(path string, o ReadOptions, stdout, stderr io.Writer) error {
+func follow(path string, offset int64, o ReadOptions, out *outputs) error {
 	ino, err := unix.InotifyInit1(unix.IN_CLOEXEC)
 	if err != nil {
 		return err
@@ -175,12 +199,17 @@ func follow(path string, o ReadOptions, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer func() { f.Close() }()
-	if _, err := f.Seek(0, io.SeekEnd); err != nil {
+	// Go on where the first read ended: nothing written in between is lost.
+	if fileSize(path) < offset {
+		offset = 0 // rotated in between
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return err
 	}
 	br := bufio.NewReader(f)
 	var pending []byte
 	evbuf := make([]byte, 4096)
+	last := false
 	for {
 		// Drain what is there.
 		for {
@@ -190,7 +219,7 @@ func follow(path string, o ReadOptions, stdout, stderr io.Writer) error {
 				break
 			}
 			if r, perr := ParseRecord(pending); perr == nil && keep(r, o) {
-				if err := emit(r, o, stdout, stderr); err != nil {
+				if err := emit(r, o, out.stream(r.Stream), out.stream(r.Stream)); err != nil {
 					return err
 				}
 			}
@@ -205,8 +234,17 @@ func follow(path string, o ReadOptions, stdout, stderr io.Writer) error {
 				continue
 			}
 		}
-		if o.Done != nil && o.Done() {
+		if err := out.Flush(); err != nil {
+			return err
+		}
+		if last {
 			return nil
+		}
+		if o.Done != nil && o.Done() {
+			// What was written before the end was recorded may have come
+			// after the drain above: drain once more.
+			last = true
+			continue
 		}
 		if _, err := unix.Read(ino, evbuf); err != nil && !errors.Is(err, unix.EINTR) {
 			return err

@@ -1,0 +1,57 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/cocin-dev/cocin/internal/events"
+	"github.com/cocin-dev/cocin/internal/state"
+)
+
+// releaseCgroup removes the cgroup of a container that no longer runs.
+// The runtime removes it on delete, but only while its state directory
+// exists: after a reboot (runroot emptied, cgroupfs kept on a test host)
+// or a crash between cgroup creation and the state write, the cgroup is
+// ours to remove, or the next start finds it "already exists".
+func (e *Engine) releaseCgroup(c *state.Container) {
+	cg, err := e.cgroupOf(c)
+	if err != nil {
+		return
+	}
+	_ = cg.Thaw()
+	_ = cg.Kill()
+	_ = cg.Destroy()
+}
+
+// runtimeDirs lists the runtime's per-container directories, also those a
+// create that crashed left without a state file (the runtime's List skips
+// them).
+func (e *Engine) runtimeDirs() []string {
+	ents, err := os.ReadDir(filepath.Join(e.cfg.RunRoot, "runtime"))
+	if err != nil {
+		return nil
+	}
+	var ids []string
+	for _, ent := range ents {
+		if ent.IsDir() {
+			ids = append(ids, ent.Name())
+		}
+	}
+	return ids
+}
+
+// exitFromEvents finds the exit code of a container that is gone (removed
+// by --rm right after it exited) in its last "die" event since since.
+func (e *Engine) exitFromEvents(id string, since time.Time) (int, bool) {
+	code, found := 0, false
+	o := events.ReadOptions{Since: since, Filter: events.Filter{"container": {id}, "event": {"die"}}}
+	_ = e.Events.Read(o, func(ev events.Event) error {
+		if n, err := strconv.Atoi(ev.Attrs["exitCode"]); err == nil {
+			code, found = n, true
+		}
+		return nil
+	})
+	return code, found
+}
