@@ -229,7 +229,7 @@ func TestNetworkReleaseAndRepair(t *testing.T) {
 		t.Fatalf("stopped container still holds %v", addrs)
 	}
 	mustRun(t, "start", c)
-	id := strings.TrimSpace(mustRun(t, "inspect", "--format", "{{.ID}}", c).Stdout)
+	id := strings.TrimSpace(mustRun(t, "inspect", "--format", "{{.Id}}", c).Stdout)
 	b, err := os.ReadFile(filepath.Join(defaultEnv.Root, "containers", id, "container.json"))
 	if err != nil {
 		t.Fatal(err)

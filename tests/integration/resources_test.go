@@ -42,7 +42,7 @@ func startLimited(t *testing.T, args ...string) string {
 	name := uniqueName("res")
 	mustRun(t, append([]string{"run", "-d", "--name", name}, args...)...)
 	t.Cleanup(func() { cocin(t, "rm", "-f", name) })
-	return strings.TrimSpace(mustRun(t, "inspect", "-f", "{{.ID}}", name).Stdout)
+	return strings.TrimSpace(mustRun(t, "inspect", "-f", "{{.Id}}", name).Stdout)
 }
 
 func TestResourcesOOMKilled(t *testing.T) {
@@ -147,7 +147,7 @@ func TestResourcesCgroupRemovedWithContainer(t *testing.T) {
 	t.Parallel()
 	name := uniqueName("rescg")
 	mustRun(t, "run", "-d", "--name", name, "-m", "32m", "--cpus", "0.5", "--pids-limit", "10", "busybox", "sleep", "60")
-	id := strings.TrimSpace(mustRun(t, "inspect", "-f", "{{.ID}}", name).Stdout)
+	id := strings.TrimSpace(mustRun(t, "inspect", "-f", "{{.Id}}", name).Stdout)
 	ctrls := []string{"memory", "cpu", "cpuacct", "pids", "cpuset", "blkio", "devices", "freezer"}
 	for _, c := range ctrls {
 		v1Dir(t, c, id)

@@ -275,7 +275,7 @@ func TestConfineUsernsRemap(t *testing.T) {
 	// by that uid on the host.
 	name := uniqueName("userns")
 	e.mustRun(t, "run", "--name", name, "--userns-remap", "cocin", "busybox", "touch", "/made")
-	id := strings.TrimSpace(e.mustRun(t, "inspect", "--format", "{{.ID}}", name).Stdout)
+	id := strings.TrimSpace(e.mustRun(t, "inspect", "--format", "{{.Id}}", name).Stdout)
 	var st os.FileInfo
 	st, err := os.Stat(filepath.Join(e.Root, "containers", id, "upper", "made"))
 	if err != nil {
