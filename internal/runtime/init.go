@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -27,6 +26,8 @@ type initProc struct {
 	argv0 string
 	// ptyName is the container path of the terminal's slave.
 	ptyName string
+	// cfgPipe stays open for the parent's reply after the hooks it runs.
+	cfgPipe *json.Decoder
 }
 
 // InitMain is the container's init. It never returns: it execve's the
@@ -37,7 +38,8 @@ func InitMain() {
 	goruntime.LockOSThread()
 	status := os.NewFile(fdStatus, "status")
 	p := &initProc{status: status}
-	if err := p.run(); err != nil {
+	// run returns only on failure: success ends in execve.
+	if err := p.run(); true {
 		code := 1
 		var ie *InitError
 		if errors.As(err, &ie) {
@@ -91,6 +93,11 @@ func (p *initProc) run() error {
 	if err := waitForStart(); err != nil {
 		return err
 	}
+	st := p.cfg.State
+	st.Status = specs.StateRunning
+	if err := runHooks(p.spec, HookStartContainer, &st); err != nil {
+		return err
+	}
 	if err := user.apply(); err != nil {
 		return err
 	}
@@ -99,13 +106,13 @@ func (p *initProc) run() error {
 
 func (p *initProc) readConfig() error {
 	f := os.NewFile(fdConfig, "config")
-	defer f.Close()
-	b, err := io.ReadAll(f)
-	if err != nil {
+	p.cfgPipe = json.NewDecoder(f)
+	if err := p.cfgPipe.Decode(&p.cfg); err != nil {
+		f.Close()
 		return fmt.Errorf("read config: %w", err)
 	}
-	if err := json.Unmarshal(b, &p.cfg); err != nil {
-		return fmt.Errorf("decode config: %w", err)
+	if !p.cfg.HookSync {
+		f.Close()
 	}
 	p.spec = p.cfg.Spec
 	if p.spec.Linux == nil {
@@ -134,6 +141,9 @@ func (p *initProc) setupProcessEnv() error {
 		if err := unix.Prlimit(0, res, &lim, nil); err != nil {
 			return fmt.Errorf("set rlimit %s to %d:%d: %w", rl.Type, rl.Soft, rl.Hard, err)
 		}
+	}
+	if err := setPersonality(p.spec.Linux.Personality); err != nil {
+		return err
 	}
 	if p.spec.Process.OOMScoreAdj != nil {
 		v := strconv.Itoa(*p.spec.Process.OOMScoreAdj)

@@ -182,6 +182,7 @@ func (r *Runtime) Delete(id string, force bool) error {
 			return fmt.Errorf("remove cgroup: %w", err)
 		}
 	}
+	r.postHooks(rec, HookPoststop, specs.StateStopped)
 	return os.RemoveAll(r.dir(id))
 }
 
