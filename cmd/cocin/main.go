@@ -7,6 +7,7 @@ import (
 
 	"github.com/cocin-dev/cocin/internal/cli"
 	"github.com/cocin-dev/cocin/internal/engine"
+	_ "github.com/cocin-dev/cocin/internal/nsenter" // joins namespaces before Go starts (exec)
 	"github.com/cocin-dev/cocin/internal/runtime"
 	"github.com/cocin-dev/cocin/internal/runtimecli"
 )
@@ -17,6 +18,9 @@ func main() {
 	switch os.Args[0] {
 	case runtime.InitArg0:
 		runtime.InitMain()
+		return
+	case runtime.ExecArg0:
+		runtime.ExecMain()
 		return
 	case engine.MonitorArg0:
 		engine.MonitorMain()

@@ -126,6 +126,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.unpauseCommand(),
 		a.topCommand(),
 		a.attachCommand(),
+		a.execCommand(),
 		a.eventsCommand(),
 		a.systemCommand(),
 		a.importCommand(),

@@ -254,7 +254,7 @@ func (e *Engine) finish(rec *state.Container, code int, oom bool, werr error) {
 // forwardSignals relays the signals cocin receives to the container's init
 // (Docker's sig-proxy). SIGCHLD, SIGPIPE, SIGURG (Go's preemption) and,
 // with a terminal, SIGWINCH are ours.
-func forwardSignals(ctr *runtime.Container, tty bool) chan os.Signal {
+func forwardSignals(ctr signaler, tty bool) chan os.Signal {
 	ch := make(chan os.Signal, 16)
 	var sigs []os.Signal
 	for s := syscall.Signal(1); s <= 31; s++ {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,33 +25,53 @@ func (p *initProc) setupConsole() error {
 	if err != nil {
 		return err
 	}
-	master, err := unix.Open(ptmx, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	master, slave, name, err := openPty(ptmx, p.spec.Process.ConsoleSize)
 	if err != nil {
-		return fmt.Errorf("open ptmx: %w", err)
+		return err
 	}
 	defer unix.Close(master)
+	defer unix.Close(slave)
+	p.ptyName = name
+	if err := p.bindConsole(slave); err != nil {
+		return err
+	}
+	return attachPty(master, slave, p.ptyName)
+}
+
+// openPty opens a new pty on the devpts instance of ptmx and returns the
+// master, the slave and the slave's name in the container.
+func openPty(ptmx string, size *specs.Box) (master, slave int, name string, err error) {
+	master, err = unix.Open(ptmx, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, -1, "", fmt.Errorf("open ptmx: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			unix.Close(master)
+		}
+	}()
 	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
-		return fmt.Errorf("unlock pty: %w", err)
+		return -1, -1, "", fmt.Errorf("unlock pty: %w", err)
 	}
 	n, err := unix.IoctlGetInt(master, unix.TIOCGPTN)
 	if err != nil {
-		return fmt.Errorf("pty number: %w", err)
+		return -1, -1, "", fmt.Errorf("pty number: %w", err)
 	}
-	p.ptyName = "/dev/pts/" + strconv.Itoa(n)
 	// TIOCGPTPEER opens the slave through the master, never through a path
 	// the rootfs could have redirected.
 	r, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(master), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
 	if errno != 0 {
-		return fmt.Errorf("open pty slave: %w", errno)
+		return -1, -1, "", fmt.Errorf("open pty slave: %w", errno)
 	}
-	slave := int(r)
-	defer unix.Close(slave)
-	if b := p.spec.Process.ConsoleSize; b != nil {
-		_ = unix.IoctlSetWinsize(master, unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(b.Height), Col: uint16(b.Width)})
+	if size != nil {
+		_ = unix.IoctlSetWinsize(master, unix.TIOCSWINSZ, &unix.Winsize{Row: uint16(size.Height), Col: uint16(size.Width)})
 	}
-	if err := p.bindConsole(slave); err != nil {
-		return err
-	}
+	return master, int(r), "/dev/pts/" + strconv.Itoa(n), nil
+}
+
+// attachPty makes the slave stdio and the controlling terminal of this
+// session leader, and sends the master over the console socket.
+func attachPty(master, slave int, name string) error {
 	for fd := 0; fd < 3; fd++ {
 		if err := unix.Dup3(slave, fd, 0); err != nil {
 			return err
@@ -59,7 +80,7 @@ func (p *initProc) setupConsole() error {
 	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
 		return fmt.Errorf("set controlling terminal: %w", err)
 	}
-	if err := SendFD(os.NewFile(fdConsole, "console-socket"), p.ptyName, master); err != nil {
+	if err := SendFD(os.NewFile(fdConsole, "console-socket"), name, master); err != nil {
 		return fmt.Errorf("send pty master: %w", err)
 	}
 	return nil
