@@ -63,6 +63,7 @@ func (a *app) runCommand() *cobra.Command {
 	f.StringVarP(&o.Hostname, "hostname", "h", "", "container host name")
 	f.StringVar(&entrypoint, "entrypoint", "", "overwrite the default ENTRYPOINT of the image")
 	f.StringVarP(&o.User, "user", "u", "", "username or UID (format: <name|uid>[:<group|gid>])")
+	addSecurityFlags(f, o)
 	// -h is --hostname, as in Docker; help stays reachable as --help.
 	f.Bool("help", false, "help for run")
 	return cmd

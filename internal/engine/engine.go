@@ -88,7 +88,7 @@ func New(cfg Config) (*Engine, error) {
 		Layers:     layers,
 		Containers: ctrs,
 		Events:     events.Open(cfg.Root),
-		Runtime:    &runtime.Runtime{Root: filepath.Join(cfg.RunRoot, "runtime"), DefaultCgroupParent: cfg.CgroupParent},
+		Runtime:    &runtime.Runtime{Root: filepath.Join(cfg.RunRoot, "runtime"), DefaultCgroupParent: cfg.CgroupParent, SeccompCache: filepath.Join(cfg.RunRoot, "seccomp")},
 	}, nil
 }
 

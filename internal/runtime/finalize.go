@@ -16,6 +16,9 @@ type credentials struct {
 	caps     capability.Capabilities
 	nnp      bool
 	umask    *uint32
+	// keepSysAdmin holds CAP_SYS_ADMIN past apply so that a seccomp filter
+	// can be installed last without no_new_privs; dropKept lets it go.
+	keepSysAdmin bool
 }
 
 // newCredentials parses the spec's user and capabilities early, so that a
@@ -49,6 +52,7 @@ func (p *initProc) newCredentials() (*credentials, error) {
 			}
 		}
 		cr.caps = caps
+		cr.keepSysAdmin = p.cfg.Seccomp != nil && !cr.nnp && !caps.Get(capability.PERMITTED, capability.CAP_SYS_ADMIN)
 	}
 	return cr, nil
 }
@@ -100,6 +104,9 @@ func (cr *credentials) apply() error {
 		return err
 	}
 	if cr.caps != nil {
+		if cr.keepSysAdmin {
+			cr.caps.Set(capability.EFFECTIVE|capability.PERMITTED, capability.CAP_SYS_ADMIN)
+		}
 		if err := cr.caps.Apply(capability.CAPS | capability.AMBS); err != nil {
 			return fmt.Errorf("set capabilities: %w", err)
 		}
@@ -111,6 +118,18 @@ func (cr *credentials) apply() error {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set no_new_privs: %w", err)
 		}
+	}
+	return nil
+}
+
+// dropKept removes the CAP_SYS_ADMIN apply kept for the seccomp install.
+func (cr *credentials) dropKept() error {
+	if !cr.keepSysAdmin {
+		return nil
+	}
+	cr.caps.Unset(capability.EFFECTIVE|capability.PERMITTED, capability.CAP_SYS_ADMIN)
+	if err := cr.caps.Apply(capability.CAPS); err != nil {
+		return fmt.Errorf("drop CAP_SYS_ADMIN after seccomp: %w", err)
 	}
 	return nil
 }

@@ -28,6 +28,7 @@ type initProc struct {
 	ptyName string
 	// cfgPipe stays open for the parent's reply after the hooks it runs.
 	cfgPipe *json.Decoder
+	creds   *credentials
 }
 
 // InitMain is the container's init. It never returns: it execve's the
@@ -87,6 +88,7 @@ func (p *initProc) run() error {
 	if err != nil {
 		return err
 	}
+	p.creds = user
 	if err := sendStatus(p.status, statusMsg{Type: "ready", Steps: p.steps}); err != nil {
 		return fmt.Errorf("report ready: %w", err)
 	}
@@ -273,16 +275,14 @@ func (p *initProc) exec() error {
 			return fmt.Errorf("preserve fd %d: %w", 3+i, err)
 		}
 	}
-	if err := p.applySeccomp(); err != nil {
+	// Last before execve, so none of the set-up above is filtered; only
+	// the capset that gives up the kept CAP_SYS_ADMIN runs under it.
+	if err := InstallSeccomp(p.cfg.Seccomp); err != nil {
+		return err
+	}
+	if err := p.creds.dropKept(); err != nil {
 		return err
 	}
 	err := unix.Exec(p.argv0, p.spec.Process.Args, p.spec.Process.Env)
 	return &InitError{Message: fmt.Sprintf("exec %s: %v", p.spec.Process.Args[0], err), Code: codeFor(err)}
-}
-
-func (p *initProc) applySeccomp() error {
-	if p.spec.Linux.Seccomp != nil {
-		return errors.New("seccomp profiles are not supported by this build yet")
-	}
-	return nil
 }

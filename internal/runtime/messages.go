@@ -38,6 +38,8 @@ type initConfig struct {
 	// HookSync: the init stops before pivot_root, sends "hooks" and waits
 	// on the config pipe while the parent runs prestart and createRuntime.
 	HookSync bool `json:"hookSync,omitempty"`
+	// Seccomp is the spec's filter, compiled by the parent.
+	Seccomp *SeccompProgram `json:"seccomp,omitempty"`
 }
 
 // statusMsg is one message from the init to the parent.

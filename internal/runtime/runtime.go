@@ -43,6 +43,8 @@ type Runtime struct {
 	Root string
 	// DefaultCgroupParent is used when the spec names no cgroupsPath.
 	DefaultCgroupParent string
+	// SeccompCache, when set, keeps compiled seccomp programs across runs.
+	SeccompCache string
 }
 
 // CreateOpts are the inputs of Create besides the spec.
@@ -256,6 +258,10 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 	if err != nil {
 		return err
 	}
+	prog, err := c.rt.seccompProgram(ctx, o.Spec)
+	if err != nil {
+		return err
+	}
 	cfgR, cfgW, err := os.Pipe()
 	if err != nil {
 		return err
@@ -333,7 +339,7 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 			return fmt.Errorf("add init to cgroup: %w", err)
 		}
 	}
-	cfg := initConfig{Spec: o.Spec, Rootfs: rootfs, NoPivot: o.NoPivot, Trace: trace.FromContext(ctx) != nil, CgroupNS: cgroupNS, PreserveFDs: len(o.ExtraFiles)}
+	cfg := initConfig{Spec: o.Spec, Rootfs: rootfs, NoPivot: o.NoPivot, Trace: trace.FromContext(ctx) != nil, CgroupNS: cgroupNS, PreserveFDs: len(o.ExtraFiles), Seccomp: prog}
 	cfg.State = specs.State{Version: specs.Version, ID: o.ID, Status: specs.StateCreated, Pid: c.Pid, Bundle: o.Bundle, Annotations: o.Spec.Annotations}
 	cfg.HookSync = len(hooksFor(o.Spec, HookPrestart))+len(hooksFor(o.Spec, HookCreateRuntime)) > 0
 	if err := json.NewEncoder(cfgW).Encode(&cfg); err != nil {

@@ -28,6 +28,8 @@ type Options struct {
 	CgroupsPath string
 	// Mounts are extra mounts (per-container /etc files, volumes).
 	Mounts []specs.Mount
+	// Security is capabilities, seccomp, devices, rlimits, sysctls.
+	Security Security
 }
 
 // DefaultPath is the PATH of a container whose image sets none.
@@ -228,6 +230,9 @@ func Generate(img *ocispec.ImageConfig, o *Options, rootfs, hostname string) (*s
 			CgroupsPath:   o.CgroupsPath,
 			Resources:     &specs.LinuxResources{Devices: defaultDeviceRules()},
 		},
+	}
+	if err := applySecurity(s, &o.Security); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
