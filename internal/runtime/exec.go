@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,8 +42,8 @@ type ExecOpts struct {
 
 // execConfig is what the exec'd process reads on fdExecConfig.
 type execConfig struct {
-	Process *specs.Process      `json:"process"`
-	Seccomp *specs.LinuxSeccomp `json:"seccomp,omitempty"`
+	Process *specs.Process  `json:"process"`
+	Seccomp *SeccompProgram `json:"seccomp,omitempty"`
 }
 
 // execStatus is a status message of either nsenter's parent ("pid") or the
@@ -86,10 +87,12 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container cgroup: %w", err)
 	}
-	cfg := execConfig{Process: o.Process}
-	if spec.Linux != nil {
-		cfg.Seccomp = spec.Linux.Seccomp
+	// The container's filter, compiled (and cached) as for its init.
+	prog, err := r.seccompProgram(context.Background(), spec)
+	if err != nil {
+		return nil, err
 	}
+	cfg := execConfig{Process: o.Process, Seccomp: prog}
 	return startExec(cg, nsf, cfg, o)
 }
 

@@ -40,9 +40,10 @@ func execProcess(status *os.File) error {
 	// the like are left out of this spec, so only the process's own
 	// settings (rlimits, oom_score_adj) apply.
 	p := &initProc{
-		spec:   &specs.Spec{Process: cfg.Process, Linux: &specs.Linux{Seccomp: cfg.Seccomp}},
+		spec:   &specs.Spec{Process: cfg.Process, Linux: &specs.Linux{}},
 		status: status,
 	}
+	p.cfg.Seccomp = cfg.Seccomp
 	if err := execConsole(cfg.Process); err != nil {
 		return err
 	}
@@ -59,6 +60,7 @@ func execProcess(status *os.File) error {
 	if err := user.apply(); err != nil {
 		return err
 	}
+	p.creds = user
 	return p.exec()
 }
 

@@ -97,7 +97,7 @@ func (a *app) command(use string) *cobra.Command {
 	root.AddCommand(
 		a.createCommand(), a.startCommand(), a.runCommand(), a.stateCommand(), a.listCommand(),
 		a.killCommand(), a.deleteCommand(), a.psCommand(), a.pauseCommand(), a.resumeCommand(),
-		a.updateCommand(), a.eventsCommand(), a.featuresCommand(), a.specCommand(),
+		a.updateCommand(), a.eventsCommand(), a.featuresCommand(), a.specCommand(), a.execCommand(),
 	)
 	return root
 }
