@@ -9,10 +9,11 @@
 # Env: OCI_RT_TOOLS_VERSION (pinned below), OCI_CONFORMANCE_CACHE (build cache,
 #      default ~/.cache/cocin-oci-validation), OCI_CONFORMANCE_TESTS (subset),
 #      OCI_CONFORMANCE_TIMEOUT (per test, default 60 s), OCI_CONFORMANCE_OUT (results dir).
-# A test file passes when it prints TAP with no "not ok" and exits 0. The script
-# fails when a file that passes in the baseline does not pass now (a regression);
-# files that newly pass are reported so the baseline can be raised.
-# Last line: "N passed, M failed" (test files).
+# Each test file is pass (assertions, none failed, exit 0), empty (silent exit 0:
+# some tests pass that way) or fail. The script fails on a regression against the
+# baseline (pass -> empty/fail, empty -> fail); new passes are reported so the
+# baseline can be raised. Last line: "N passed, M failed" (test files; empty
+# counts as passed).
 set -uo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -101,19 +102,25 @@ for t in "$CACHE"/bin/t/*; do
 		unshare -m --propagation slave -- "$t") >"$OUT/tap/$n.tap" 2>"$OUT/tap/$n.err" </dev/null
 	rc=$?
 	our_cleanup
+	# pass: assertions and none failed; empty: silent exit 0 (some tests
+	# pass that way, e.g. prestart_fail); fail: anything else.
 	status=pass
 	if [ $rc -ne 0 ] || grep -q '^not ok' "$OUT/tap/$n.tap" || grep -q '"error": *"[^"]' "$OUT/tap/$n.tap"; then
 		status=fail
+	elif ! grep -q '^ok' "$OUT/tap/$n.tap"; then
+		status=empty
 	fi
 	printf '%s\t%s\n' "$n" "$status" >>"$OUT/results.tsv"
 	base=$(awk -F'\t' -v n="$n" '$1 == n { print $2 }' "$BASELINE" 2>/dev/null)
-	if [ $status = pass ]; then
+	if [ $status != fail ]; then
 		passed=$((passed + 1))
 		[ "$base" = fail ] && gains+=("$n")
 	else
 		failed=$((failed + 1))
-		[ "$base" = pass ] && regressions+=("$n")
 	fi
+	case $base/$status in
+	pass/empty | pass/fail | empty/fail) regressions+=("$n") ;;
+	esac
 	printf '%-34s %s%s\n' "$n" "$status" "${base:+ (baseline $base)}"
 done
 [ ${#gains[@]} -eq 0 ] || log "now passing, raise the baseline: ${gains[*]}"
