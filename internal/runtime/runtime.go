@@ -187,7 +187,8 @@ func (r *Runtime) createCgroup(id string, spec *specs.Spec) (*cgroups.Cgroup, st
 		p := strings.Trim(spec.Linux.CgroupsPath, "/")
 		parent, name = filepath.Dir(p), filepath.Base(p)
 		if parent == "." {
-			parent = ""
+			// "/name": right below the hierarchy root, as runc places it.
+			parent = cgroups.RootParent
 		}
 	}
 	var res *specs.LinuxResources
