@@ -31,8 +31,11 @@ func withDeviceRules(res *specs.LinuxResources, devs []specs.LinuxDevice) *specs
 	out.Devices = append(append([]specs.LinuxDeviceCgroup{}, res.Devices...), alwaysAllowed...)
 	for _, d := range devs {
 		typ := d.Type
-		if typ == "u" {
+		switch typ {
+		case "u":
 			typ = "c"
+		case "p":
+			continue // a FIFO is no device: the device cgroup does not govern it
 		}
 		out.Devices = append(out.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: i64(d.Major), Minor: i64(d.Minor), Access: "rwm"})
 	}

@@ -106,6 +106,9 @@ func (r *Runtime) Create(ctx context.Context, o CreateOpts) (c *Container, err e
 	if o.Spec == nil || o.Spec.Process == nil || o.Spec.Root == nil {
 		return nil, errors.New("config needs process and root")
 	}
+	if err := needMountNamespace(o.Spec); err != nil {
+		return nil, err
+	}
 	dir := r.dir(o.ID)
 	if err := os.MkdirAll(r.Root, 0o711); err != nil {
 		return nil, err
@@ -308,6 +311,9 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 		attr.UidMappings = idMaps(o.Spec.Linux.UIDMappings)
 		attr.GidMappings = idMaps(o.Spec.Linux.GIDMappings)
 		attr.GidMappingsEnableSetgroups = true
+		// Become the namespace's root before execve: the host's uid 0 has
+		// no mapping there, and an unmapped process gets no capabilities.
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
 	}
 	if fd, err := c.cg.OpenDirFD(); err == nil {
 		defer unix.Close(fd)
