@@ -441,6 +441,13 @@ func (r *Runtime) Start(id string) error {
 		return err
 	}
 	p := filepath.Join(dir, "exec.fifo")
+	// The pidfd first: opening the FIFO lets the init run its command,
+	// which may exit and be reaped (by a shim) at once.
+	pidfd, err := unix.PidfdOpen(rec.Pid, 0)
+	if err != nil {
+		return fmt.Errorf("container init is gone: %w", err)
+	}
+	defer unix.Close(pidfd)
 	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
@@ -449,11 +456,6 @@ func (r *Runtime) Start(id string) error {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}
 	defer unix.Close(fd)
-	pidfd, err := unix.PidfdOpen(rec.Pid, 0)
-	if err != nil {
-		return fmt.Errorf("container init is gone: %w", err)
-	}
-	defer unix.Close(pidfd)
 	if err := waitFifo(fd, pidfd); err != nil {
 		return err
 	}
