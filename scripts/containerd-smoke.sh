@@ -15,7 +15,7 @@ RT=$(readlink -f "${1:?usage: containerd-smoke.sh RUNTIME_BINARY}")
 [ "$(id -u)" = 0 ] || die "containerd-smoke: must run as root"
 # containerd passes argv[0] = the path it was given: keep the link's name.
 RTLINK=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-have containerd && have ctr || apt_install containerd
+if ! have containerd || ! have ctr; then apt_install containerd; fi
 ROOT=$(repo_root)
 
 T=$(mktemp -d /tmp/cocin-ctrd.XXXXXX)
@@ -84,6 +84,7 @@ out=$(run c1 --rm "$IMG" c1 echo hello 2>&1)
 check "ctr run --rm: stdout comes back" "$([ "$out" = hello ]; echo $?)" "$out"
 out=$(run c2 --rm "$IMG" c2 sh -c "exit 3" 2>&1)
 rc=$?; check "ctr run --rm: exit code 3 propagates" "$([ $rc = 3 ]; echo $?)" "rc=$rc $out"
+# shellcheck disable=SC2016 # expanded by the container's shell
 out=$(run c3 --rm --env FOO=bar --cwd /tmp "$IMG" c3 sh -c 'echo $FOO $(pwd)' 2>&1)
 check "ctr run: env and cwd" "$([ "$out" = "bar /tmp" ]; echo $?)" "$out"
 out=$(echo piped | run c4 --rm "$IMG" c4 cat 2>&1)
@@ -122,6 +123,7 @@ check "ctr run --memory-limit 32MiB: cgroup limit set" "$([ "$lim" = 33554432 ];
 "${CTR[@]}" task kill -s SIGKILL c8 >/dev/null 2>&1 && sleep 0.5
 "${CTR[@]}" task rm c8 >/dev/null 2>&1
 "${CTR[@]}" c rm c8 >/dev/null 2>&1
+# shellcheck disable=SC2016 # expanded by the container's shell
 run c9 --rm --memory-limit 33554432 "$IMG" c9 sh -c 'x=$(head -c 67108864 /dev/zero | tr "\0" a); echo survived' >/dev/null 2>&1
 rc=$?; check "ctr run --memory-limit: 64MiB allocation OOM-killed (137)" "$([ $rc = 137 ]; echo $?)" "rc=$rc"
 out=$(run c10 --rm "$IMG" c10 /no/such/binary 2>&1)

@@ -31,7 +31,7 @@ TIMEOUT=${OCI_CONFORMANCE_TIMEOUT:-60}
 
 WORK=$(mktemp -d /tmp/cocin-oci.XXXXXX) || die "mktemp failed"
 chmod 755 "$WORK"
-OUT=${OCI_CONFORMANCE_OUT:-$WORK/out}
+OUT=${OCI_CONFORMANCE_OUT:-$WORK/out} # kept only when given
 mkdir -p "$OUT/tap" "$WORK/run/tmp" && chmod 755 "$WORK/run" "$WORK/run/tmp"
 
 RT=${1:-}
@@ -61,7 +61,9 @@ build_suite() {
 			CGO_ENABLED=0 go build -trimpath -tags "netgo osusergo" -o "$CACHE/bin/runtimetest" ./cmd/runtimetest &&
 			mkdir -p "$CACHE/bin/t" && go build -trimpath -o "$CACHE/bin/t/" ./validation/...
 	) >&2 || return 1
-	cp "$CACHE/src"/rootfs-"$(go env GOARCH)".tar.gz "$CACHE/bin/" && touch "$CACHE/.built"
+	local arch
+	arch=$(go env GOARCH)
+	cp "$CACHE/src/rootfs-$arch.tar.gz" "$CACHE/bin/" && touch "$CACHE/.built"
 }
 
 # our_cleanup: the tests leave containers behind when they fail half-way;
@@ -83,7 +85,7 @@ our_cleanup() {
 }
 finish() {
 	our_cleanup
-	[ -n "${OCI_CONFORMANCE_OUT:-}" ] || rm -rf --one-file-system "$WORK"
+	rm -rf --one-file-system "$WORK"
 }
 trap finish EXIT
 
