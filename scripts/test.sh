@@ -113,11 +113,21 @@ if [ "$go_status" -ne 0 ] && [ "$t_fail" -eq 0 ] && [ "$p_broken" -eq 0 ]; then
 	p_broken=1 # go test failed in a way not recognised above
 fi
 
-# --- OCI runtime conformance -------------------------------------------------
-# HOOK (not active yet): once `cocin runtime` (runc-compatible CLI) exists, run the
-# Open Containers runtime validation suite here against the freshly built binary,
-# with our own copy of the conformance script, and count it with
-#   check_result "oci conformance" $?
+# --- OCI runtime conformance and containerd ------------------------------------
+# The runtime-tools validation suite against a fresh cocin-runtime (fails on a
+# regression against scripts/oci-conformance-baseline.tsv), then containerd
+# running containers through it. Both need root; COCIN_SKIP_OCI=1 skips them.
+if [ "$(id -u)" -eq 0 ] && [ -z "${COCIN_SKIP_OCI:-}" ]; then
+	log "oci conformance"
+	bash scripts/oci-conformance.sh
+	check_result "oci conformance" $?
+	if have containerd && have ctr; then
+		log "containerd smoke"
+		go build -o "$OUT/cocin" ./cmd/cocin && ln -sf cocin "$OUT/cocin-runtime" &&
+			bash scripts/containerd-smoke.sh "$OUT/cocin-runtime"
+		check_result "containerd smoke" $?
+	fi
+fi
 
 # --- summary -------------------------------------------------------------------
 echo

@@ -3,11 +3,13 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 
 	"github.com/cocin-dev/cocin/internal/cli"
 	"github.com/cocin-dev/cocin/internal/engine"
 	_ "github.com/cocin-dev/cocin/internal/nsenter" // joins namespaces before Go starts (exec)
 	"github.com/cocin-dev/cocin/internal/runtime"
+	"github.com/cocin-dev/cocin/internal/runtimecli"
 )
 
 func main() {
@@ -23,6 +25,9 @@ func main() {
 	case engine.MonitorArg0:
 		engine.MonitorMain()
 		return
+	}
+	if filepath.Base(os.Args[0]) == runtimecli.Arg0 {
+		os.Exit(runtimecli.Main(os.Args))
 	}
 	os.Exit(cli.Main(os.Args))
 }

@@ -19,6 +19,11 @@ import (
 // DefaultParent is the parent cgroup of every container unless configured.
 const DefaultParent = "cocin"
 
+// RootParent as Config.Parent puts the container's cgroup directly below
+// the hierarchy root, for an OCI bundle whose cgroupsPath has one level
+// ("/name"). Only the leaf is made; the root's files are never written.
+const RootParent = "/"
+
 // ErrNoCgroupFD is returned by OpenDirFD on cgroup v1, where a process
 // cannot be cloned into all its controllers at once: use AddProc instead.
 var ErrNoCgroupFD = errors.New("cgroups: no cgroup directory fd on cgroup v1 (use AddProc)")
@@ -138,6 +143,9 @@ func (f *fsys) newCgroup(parent, name string) (*Cgroup, error) {
 // cleanParent checks the parent path: relative, no "." or ".." levels, so
 // nothing outside cocin's subtree can be named.
 func cleanParent(parent string) (string, error) {
+	if parent == RootParent {
+		return "", nil
+	}
 	p := strings.Trim(parent, "/")
 	if p == "" {
 		return DefaultParent, nil
@@ -323,7 +331,7 @@ func (f *fsys) removeMade(made []string) {
 
 func (f *fsys) removeParent(parent string) error {
 	p, err := cleanParent(parent)
-	if err != nil {
+	if err != nil || p == "" {
 		return err
 	}
 	var roots []string

@@ -16,7 +16,7 @@ var v2Default = []string{"cpu", "cpuset", "io", "memory", "pids"}
 // cocin's own parent levels. It returns the directories it made.
 func (c *Cgroup) makeV2(needed []string) (made []string, err error) {
 	dir := c.fs.root
-	for _, elem := range strings.Split(c.parent, "/") {
+	for _, elem := range c.parentLevels() {
 		dir = filepath.Join(dir, elem)
 		created, err := c.fs.mkdir(dir)
 		if err != nil {
@@ -35,6 +35,14 @@ func (c *Cgroup) makeV2(needed []string) (made []string, err error) {
 	}
 	c.paths = map[string]string{"": leaf}
 	return made, err
+}
+
+// parentLevels are the parent's path elements, none for RootParent.
+func (c *Cgroup) parentLevels() []string {
+	if c.parent == "" {
+		return nil
+	}
+	return strings.Split(c.parent, "/")
 }
 
 // makeLeaf creates the container's own directory, which must be new: an
@@ -125,7 +133,7 @@ func (f *fsys) v1MountPoints() []string {
 func (c *Cgroup) makeV1Dirs(mnt string) (leaf string, made []string, err error) {
 	cpuset := c.fs.mounts["cpuset"] == mnt
 	dir := mnt
-	for _, elem := range strings.Split(c.parent, "/") {
+	for _, elem := range c.parentLevels() {
 		dir = filepath.Join(dir, elem)
 		created, err := c.fs.mkdir(dir)
 		if err != nil {

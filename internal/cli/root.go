@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/cocin-dev/cocin/internal/engine"
+	"github.com/cocin-dev/cocin/internal/runtimecli"
 	"github.com/cocin-dev/cocin/internal/trace"
 	"github.com/spf13/cobra"
 )
@@ -135,6 +136,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.statsCommand(),
 		a.networkCommand(), a.portCommand(),
 	)
+	root.AddCommand(runtimecli.Command())
 	return root
 }
 

@@ -94,6 +94,8 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container cgroup: %w", err)
 	}
+	// The container's filter, compiled (and cached) as for its init;
+	// exec --privileged runs without it.
 	var prog *SeccompProgram
 	if !o.Unconfined {
 		if prog, err = r.seccompProgram(context.Background(), spec); err != nil {

@@ -61,6 +61,7 @@ func execProcess(status *os.File) error {
 	if err := user.apply(); err != nil {
 		return err
 	}
+	p.creds = user
 	return p.exec()
 }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -27,9 +26,11 @@ type initProc struct {
 	argv0 string
 	// ptyName is the container path of the terminal's slave.
 	ptyName string
-	// config is the config pipe; its EOF means "you are in your cgroup".
+	// config is the config pipe: the configuration, then "cgroup" once the
+	// parent has placed us in our cgroup, then (with hooks) the parent's
+	// reply after the prestart and createRuntime hooks.
 	config     *os.File
-	configDec  *json.Decoder
+	cfgPipe    *json.Decoder
 	cgroupDone bool
 	creds      *credentials
 }
@@ -95,6 +96,11 @@ func (p *initProc) run() error {
 	if err := waitForStart(); err != nil {
 		return err
 	}
+	st := p.cfg.State
+	st.Status = specs.StateRunning
+	if err := runHooks(p.spec, HookStartContainer, &st); err != nil {
+		return err
+	}
 	if err := user.apply(); err != nil {
 		return err
 	}
@@ -105,8 +111,9 @@ func (p *initProc) run() error {
 // parent has placed us in our cgroup (see inCgroup).
 func (p *initProc) readConfig() error {
 	p.config = os.NewFile(fdConfig, "config")
-	p.configDec = json.NewDecoder(p.config)
-	if err := p.configDec.Decode(&p.cfg); err != nil {
+	p.cfgPipe = json.NewDecoder(p.config)
+	if err := p.cfgPipe.Decode(&p.cfg); err != nil {
+		p.config.Close()
 		return fmt.Errorf("read config: %w", err)
 	}
 	p.spec = p.cfg.Spec
@@ -116,8 +123,8 @@ func (p *initProc) readConfig() error {
 	return nil
 }
 
-// inCgroup waits until the parent has moved us into our cgroup (it closes
-// the config pipe), then unshares the cgroup namespace, whose root is the
+// inCgroup waits until the parent has moved us into our cgroup (it sends
+// "cgroup" on the config pipe), then unshares the cgroup namespace, whose root is the
 // cgroup we are in at that moment. It runs before the first cgroup mount
 // and in any case before "ready".
 func (p *initProc) inCgroup() error {
@@ -126,13 +133,13 @@ func (p *initProc) inCgroup() error {
 	}
 	p.cgroupDone = true
 	return p.step("wait for cgroup, unshare cgroup namespace", func() error {
-		_, err := io.Copy(io.Discard, p.configDec.Buffered())
-		if err == nil {
-			_, err = io.Copy(io.Discard, p.config)
+		var m statusMsg
+		err := p.cfgPipe.Decode(&m)
+		if !p.cfg.HookSync {
+			p.config.Close()
 		}
-		p.config.Close()
-		if err != nil {
-			return fmt.Errorf("wait for cgroup: %w", err)
+		if err != nil || m.Type != "cgroup" {
+			return fmt.Errorf("wait for cgroup: %v %q", err, m.Type)
 		}
 		if p.cfg.CgroupNS {
 			if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
@@ -163,6 +170,9 @@ func (p *initProc) setupProcessEnv() error {
 		if err := unix.Prlimit(0, res, &lim, nil); err != nil {
 			return fmt.Errorf("set rlimit %s to %d:%d: %w", rl.Type, rl.Soft, rl.Hard, err)
 		}
+	}
+	if err := setPersonality(p.spec.Linux.Personality); err != nil {
+		return err
 	}
 	if p.spec.Process.OOMScoreAdj != nil {
 		v := strconv.Itoa(*p.spec.Process.OOMScoreAdj)

@@ -32,13 +32,19 @@ type initConfig struct {
 	CgroupNS bool `json:"cgroupns,omitempty"`
 	// PreserveFDs is the number of extra descriptors passed after fd 6.
 	PreserveFDs int `json:"preserveFds,omitempty"`
+	// State is the container's state as hooks see it (pid as seen from
+	// the host, which the init cannot learn inside its pid namespace).
+	State specs.State `json:"state"`
+	// HookSync: the init stops before pivot_root, sends "hooks" and waits
+	// on the config pipe while the parent runs prestart and createRuntime.
+	HookSync bool `json:"hookSync,omitempty"`
 	// Seccomp is the spec's filter, compiled by the parent.
 	Seccomp *SeccompProgram `json:"seccomp,omitempty"`
 }
 
 // statusMsg is one message from the init to the parent.
 type statusMsg struct {
-	Type    string        `json:"type"` // "ready" or "error"
+	Type    string        `json:"type"` // "ready", "hooks", "error" (init); "ok", "error" (parent)
 	Message string        `json:"message,omitempty"`
 	Code    int           `json:"code,omitempty"` // exit code the failure maps to (126, 127, 1)
 	Steps   []*trace.Span `json:"steps,omitempty"`

@@ -182,6 +182,7 @@ func (r *Runtime) Delete(id string, force bool) error {
 			return fmt.Errorf("remove cgroup: %w", err)
 		}
 	}
+	r.postHooks(rec, HookPoststop, specs.StateStopped)
 	return os.RemoveAll(r.dir(id))
 }
 
@@ -195,6 +196,8 @@ func waitGone(pid int, timeout time.Duration) {
 	_, _ = unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(timeout/time.Millisecond))
 }
 
+// cgPath splits a recorded cgroup path: "/name" is below the root,
+// "name" alone (older records) below the default parent.
 func cgPath(p string) (parent, name string) {
 	parent, name = filepath.Dir(p), filepath.Base(p)
 	if parent == "." {

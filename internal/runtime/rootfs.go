@@ -25,6 +25,7 @@ func (p *initProc) prepareRootfs() error {
 		{"mounts (proc, sys, dev, ...)", p.mountAll},
 		{"device nodes", func() error { return p.createDevices(rootfs) }},
 		{"console", p.setupConsole},
+		{"hooks", p.createHooks},
 		{"pivot_root", p.pivot},
 		{"masked and read-only paths", p.protectPaths},
 	}

@@ -71,6 +71,9 @@ type record struct {
 	Created     time.Time         `json:"created"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	CgroupPath  string            `json:"cgroupPath"`
+	// Hooks tells start and delete to read config.json for poststart and
+	// poststop hooks; without it they never open it.
+	Hooks bool `json:"hooks,omitempty"`
 }
 
 // Container is a created container, as seen by the process that created it.
@@ -102,6 +105,9 @@ func (r *Runtime) Create(ctx context.Context, o CreateOpts) (c *Container, err e
 	}
 	if o.Spec == nil || o.Spec.Process == nil || o.Spec.Root == nil {
 		return nil, errors.New("config needs process and root")
+	}
+	if err := needMountNamespace(o.Spec); err != nil {
+		return nil, err
 	}
 	dir := r.dir(o.ID)
 	if err := os.MkdirAll(r.Root, 0o711); err != nil {
@@ -150,6 +156,7 @@ func (r *Runtime) Create(ctx context.Context, o CreateOpts) (c *Container, err e
 	c.rec = record{
 		ID: o.ID, Bundle: o.Bundle, Rootfs: rootfs, Pid: c.Pid, Created: time.Now().UTC(),
 		Annotations: o.Spec.Annotations, CgroupPath: cgPath,
+		Hooks: len(hooksFor(o.Spec, HookPoststart))+len(hooksFor(o.Spec, HookPoststop)) > 0,
 	}
 	c.rec.PidStart, _ = pidStartTime(c.Pid)
 	_, end = trace.Step(ctx, "save state")
@@ -183,12 +190,13 @@ func (r *Runtime) createCgroup(id string, spec *specs.Spec) (*cgroups.Cgroup, st
 		p := strings.Trim(spec.Linux.CgroupsPath, "/")
 		parent, name = filepath.Dir(p), filepath.Base(p)
 		if parent == "." {
-			parent = ""
+			// "/name": right below the hierarchy root, as runc places it.
+			parent = cgroups.RootParent
 		}
 	}
 	var res *specs.LinuxResources
 	if spec.Linux != nil {
-		res = spec.Linux.Resources
+		res = withDeviceRules(spec.Linux.Resources, spec.Linux.Devices)
 	}
 	cg, err := cgroups.Create(cgroups.Config{Parent: parent, Name: name, Resources: res})
 	if err != nil {
@@ -205,7 +213,7 @@ func cloneFlags(spec *specs.Spec) (flags uintptr, cgroupNS bool, err error) {
 	}
 	for _, ns := range spec.Linux.Namespaces {
 		if ns.Path != "" {
-			return 0, false, fmt.Errorf("joining an existing %s namespace by path is not supported", ns.Type)
+			continue // joined by startJoined
 		}
 		switch ns.Type {
 		case specs.PIDNamespace:
@@ -303,8 +311,8 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 		attr.UidMappings = idMaps(o.Spec.Linux.UIDMappings)
 		attr.GidMappings = idMaps(o.Spec.Linux.GIDMappings)
 		attr.GidMappingsEnableSetgroups = true
-		// The host's root is not mapped: become the namespace's root, or
-		// the init would be an unmapped, capability-less user.
+		// Become the namespace's root before execve: the host's uid 0 has
+		// no mapping there, and an unmapped process gets no capabilities.
 		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: true}
 	}
 	if fd, err := c.cg.OpenDirFD(); err == nil {
@@ -322,7 +330,7 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 		SysProcAttr: attr,
 	}
 	_, endClone := trace.Step(ctx, "clone")
-	err = cmd.Start()
+	err = startJoined(cmd, joinedNamespaces(o.Spec))
 	endClone()
 	if err != nil {
 		return fmt.Errorf("start container init: %w", err)
@@ -332,10 +340,14 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 	cfgR.Close()
 	// The configuration goes first, so the init prepares its root while we
 	// place it in its cgroup (slow on v1: every move waits for an RCU grace
-	// period). Closing the pipe afterwards tells the init it is in place; it
-	// waits for that before anything that depends on its cgroup.
+	// period). A "cgroup" message then tells the init it is in place; it
+	// waits for that before anything that depends on its cgroup. With
+	// prestart or createRuntime hooks the pipe stays open for their result.
 	cfg := initConfig{Spec: o.Spec, Rootfs: rootfs, NoPivot: o.NoPivot, Trace: trace.FromContext(ctx) != nil, CgroupNS: cgroupNS, PreserveFDs: len(o.ExtraFiles), Seccomp: prog}
-	if err := json.NewEncoder(cfgW).Encode(&cfg); err != nil {
+	cfg.State = specs.State{Version: specs.Version, ID: o.ID, Status: specs.StateCreated, Pid: c.Pid, Bundle: o.Bundle, Annotations: o.Spec.Annotations}
+	cfg.HookSync = len(hooksFor(o.Spec, HookPrestart))+len(hooksFor(o.Spec, HookCreateRuntime)) > 0
+	enc := json.NewEncoder(cfgW)
+	if err := enc.Encode(&cfg); err != nil {
 		return fmt.Errorf("send config to init: %w", err)
 	}
 	if !attr.UseCgroupFD {
@@ -346,21 +358,55 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 			return fmt.Errorf("add init to cgroup: %w", err)
 		}
 	}
-	cfgW.Close()
+	if err := enc.Encode(statusMsg{Type: "cgroup"}); err != nil {
+		return fmt.Errorf("tell init it is in its cgroup: %w", err)
+	}
+	if !cfg.HookSync {
+		cfgW.Close()
+	}
 	c.status = json.NewDecoder(stR)
 	_, endReady := trace.Step(ctx, "wait for init ready")
-	m, err := readStatus(c.status)
+	m, err := c.waitReady(o.Spec, &cfg.State, cfgW)
 	endReady()
 	if err != nil {
-		return fmt.Errorf("container init died before it was ready: %s", c.describeDeath())
-	}
-	if m.Type != "ready" {
-		return m.err()
+		return err
 	}
 	for _, s := range m.Steps {
 		trace.FromContext(ctx).Add(s)
 	}
 	return nil
+}
+
+// waitReady reads the init's messages until "ready", running the
+// prestart and createRuntime hooks when the init asks for them.
+func (c *Container) waitReady(spec *specs.Spec, st *specs.State, cfgW *os.File) (statusMsg, error) {
+	for {
+		m, err := readStatus(c.status)
+		if err != nil {
+			return m, fmt.Errorf("container init died before it was ready: %s", c.describeDeath())
+		}
+		if m.Type != "hooks" {
+			if m.Type != "ready" {
+				return m, m.err()
+			}
+			return m, nil
+		}
+		reply := statusMsg{Type: "ok"}
+		err = runHooks(spec, HookPrestart, st)
+		if err == nil {
+			err = runHooks(spec, HookCreateRuntime, st)
+		}
+		if err != nil {
+			reply = statusMsg{Type: "error", Message: err.Error()}
+		}
+		if serr := sendStatus(cfgW, reply); serr != nil && err == nil {
+			err = serr
+		}
+		cfgW.Close()
+		if err != nil {
+			return m, err
+		}
+	}
 }
 
 // describeDeath waits for an init that closed its status pipe early.
@@ -404,6 +450,13 @@ func (r *Runtime) Start(id string) error {
 		return err
 	}
 	p := filepath.Join(dir, "exec.fifo")
+	// The pidfd first: opening the FIFO lets the init run its command,
+	// which may exit and be reaped (by a shim) at once.
+	pidfd, err := unix.PidfdOpen(rec.Pid, 0)
+	if err != nil {
+		return fmt.Errorf("container init is gone: %w", err)
+	}
+	defer unix.Close(pidfd)
 	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
@@ -412,15 +465,28 @@ func (r *Runtime) Start(id string) error {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}
 	defer unix.Close(fd)
-	pidfd, err := unix.PidfdOpen(rec.Pid, 0)
-	if err != nil {
-		return fmt.Errorf("container init is gone: %w", err)
-	}
-	defer unix.Close(pidfd)
 	if err := waitFifo(fd, pidfd); err != nil {
 		return err
 	}
-	return os.Remove(p)
+	if err := os.Remove(p); err != nil {
+		return err
+	}
+	r.postHooks(rec, HookPoststart, specs.StateRunning)
+	return nil
+}
+
+// postHooks runs the poststart or poststop hooks of a container whose
+// record says it has some.
+func (r *Runtime) postHooks(rec *record, phase string, status specs.ContainerState) {
+	if !rec.Hooks {
+		return
+	}
+	spec, err := r.Spec(rec.ID)
+	if err != nil {
+		return
+	}
+	st := &specs.State{Version: specs.Version, ID: rec.ID, Status: status, Pid: rec.Pid, Bundle: rec.Bundle, Annotations: rec.Annotations}
+	runHooksWarn(spec, phase, st)
 }
 
 // waitFifo waits until the init has opened the FIFO and written its byte,
