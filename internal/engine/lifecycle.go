@@ -240,6 +240,11 @@ func (e *Engine) Stop(ref string, o StopOptions) error {
 }
 
 func (e *Engine) stopProcess(c *state.Container, sig unix.Signal, timeout time.Duration) error {
+	// A monitor sleeping out a restart back-off is woken to see the stop
+	// now, rather than up to a minute later.
+	if c.State.Status == state.Restarting && runtime.ProcessAlive(c.Owner, c.OwnerStart) {
+		_ = runtime.SignalProcess(c.Owner, c.OwnerStart, unix.SIGUSR1)
+	}
 	st, err := e.Runtime.State(c.ID)
 	if err == nil && st.Pid > 0 {
 		if st.Status == "paused" {

@@ -118,6 +118,7 @@ type monitor struct {
 	ln     net.Listener
 	stdinW *os.File // our end of the container's stdin (-i without -t)
 	pty    *os.File // the pty master (-t)
+	wake   chan os.Signal
 	sock   os.FileInfo
 }
 
@@ -180,7 +181,11 @@ func (m *monitor) run() error {
 			return nil
 		}
 		m.markRestarting()
-		time.Sleep(delay)
+		// stop and rm wake us (SIGUSR1) to look at the record again.
+		select {
+		case <-time.After(delay):
+		case <-m.wake:
+		}
 		if wanted, err := m.remountIfWanted(); !wanted || err != nil {
 			if err != nil {
 				m.e.recordExit(m.rec.ID, code, false, err)
@@ -206,6 +211,8 @@ func (m *monitor) setup() error {
 	// their default in the child. The channel is never read: extra
 	// signals are dropped.
 	signal.Notify(make(chan os.Signal, 1), unix.SIGHUP, unix.SIGINT, unix.SIGPIPE, unix.SIGTERM)
+	m.wake = make(chan os.Signal, 1)
+	signal.Notify(m.wake, unix.SIGUSR1)
 	e, err := New(m.cfg.Engine)
 	if err != nil {
 		return err
@@ -458,9 +465,15 @@ func (e *Engine) recordStart(id string, pid int) {
 	}
 }
 
-// recordExit stores the exit once and releases the rootfs mount.
+// recordExit releases the rootfs mount, then stores the exit once. The
+// mount goes first: a command that sees the container exited (wait, then
+// start) must never find the old mount still there, about to be removed
+// under the new run.
 func (e *Engine) recordExit(id string, code int, oom bool, cause error) {
-	_, _ = e.Containers.Update(id, func(c *state.Container) error {
+	if c, err := e.Containers.Get(id); err == nil {
+		_ = e.unmountRootfs(c)
+	}
+	c, err := e.Containers.Update(id, func(c *state.Container) error {
 		c.State.Status = state.Exited
 		c.State.Pid = 0
 		c.State.ExitCode = code
@@ -472,8 +485,7 @@ func (e *Engine) recordExit(id string, code int, oom bool, cause error) {
 		c.Owner, c.OwnerStart = 0, 0
 		return nil
 	})
-	if c, err := e.Containers.Get(id); err == nil {
-		_ = e.unmountRootfs(c)
+	if err == nil {
 		e.emit(c, "die", map[string]string{"exitCode": strconv.Itoa(code)})
 	}
 }

@@ -266,3 +266,17 @@ func WaitPidExit(pid int, timeout time.Duration) bool {
 		return err == nil && n > 0
 	}
 }
+
+// SignalProcess signals pid if it still is the process that started at
+// start, through a pidfd opened after that check.
+func SignalProcess(pid int, start uint64, sig unix.Signal) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if !ProcessAlive(pid, start) {
+		return fmt.Errorf("process %d is gone", pid)
+	}
+	return unix.PidfdSendSignal(fd, sig, nil, 0)
+}
