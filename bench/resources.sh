@@ -32,9 +32,10 @@ fi
 podman image exists localhost/busybox || podman import "$(bb_tar)" localhost/busybox >/dev/null
 
 cname=cocin-bench-stats-$$
-"$COCIN" run -d --name "$cname" $LIMITS busybox sleep 600 >/dev/null
-pname=$("$COCIN" inspect -f '{{.ID}}' "$cname" | cut -c1-12)-podman
-podman run -d --name "$pname" --network none $LIMITS localhost/busybox sleep 600 >/dev/null
+read -r -a limits <<<"$LIMITS" # the limit flags, split on spaces on purpose
+"$COCIN" run -d --name "$cname" "${limits[@]}" busybox sleep 600 >/dev/null
+pname=$("$COCIN" inspect -f '{{.Id}}' "$cname" | cut -c1-12)-podman
+podman run -d --name "$pname" --network none "${limits[@]}" localhost/busybox sleep 600 >/dev/null
 trap '"$COCIN" rm -f "$cname" >/dev/null; podman rm -f -t 0 "$pname" >/dev/null' EXIT
 
 measure() { # TAG NAME1 CMD1 NAME2 CMD2
