@@ -9,6 +9,7 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/cocin-dev/cocin/internal/trace"
@@ -166,8 +167,11 @@ func (p *initProc) setupProcessEnv() error {
 		if !ok {
 			return fmt.Errorf("unknown rlimit %q", rl.Type)
 		}
-		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
-		if err := unix.Prlimit(0, res, &lim, nil); err != nil {
+		// syscall.Setrlimit, not a raw prlimit: Go raises its own soft
+		// RLIMIT_NOFILE at start and puts the original back at execve
+		// unless it sees the limit being set.
+		lim := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := syscall.Setrlimit(res, &lim); err != nil {
 			return fmt.Errorf("set rlimit %s to %d:%d: %w", rl.Type, rl.Soft, rl.Hard, err)
 		}
 	}
