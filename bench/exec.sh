@@ -87,26 +87,14 @@ for ((i = 0; i < ${#cmds[@]}; i++)); do
 	${cmds[i]} || die "${names[i]}: '${cmds[i]}' failed its sanity run"
 done
 
-jsons=()
-for ((r = 1; r <= ROUNDS; r++)); do
-	log "round $r/$ROUNDS: ${names[*]}"
-	json="$OUTDIR/exec-round$r.json"
-	w=0
-	[ "$r" -eq 1 ] && w=$WARMUP
-	named=()
-	for ((i = 0; i < ${#cmds[@]}; i++)); do
-		named+=(-n "${names[i]}" "${cmds[i]}")
-	done
-	hyperfine -N --style basic --warmup "$w" --runs "$RUNS_PER_ROUND" --export-json "$json" "${named[@]}" >&2
-	jsons+=("$json")
-done
+hf_rounds exec
 
 echo
 echo "### exec latency: exec C true ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
 hf_table "${jsons[@]}"
 echo
-versions="cocin: $("$COCIN" version 2>/dev/null | head -n 1 || echo n/a)"
+versions="cocin: $("$COCIN" version 2>/dev/null | awk 'NR == 1 { print $2 }')"
 have podman && versions+="; $(podman --version)"
 have runc && versions+="; $(runc --version | head -n 1)"
 echo "$versions"

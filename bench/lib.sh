@@ -44,3 +44,26 @@ hf_table() {
 		  (.[] | "| `\(.command)` | \(.median | ms) | \(.min | ms) | \(.max | ms) | \(.n) | \($base / .median * 100 | round / 100) |")
 	' "$@"
 }
+
+# hf_rounds TAG: run the commands in names[]/cmds[] for ROUNDS rounds of
+# RUNS_PER_ROUND timed runs each (WARMUP warm-ups in the first round), all
+# commands in one hyperfine call per round so load drifts hit them alike;
+# the JSON files go to $OUTDIR/TAG-roundN.json and their paths into jsons[].
+# names and cmds are the caller's arrays.
+# shellcheck disable=SC2154
+hf_rounds() {
+	local tag=$1 r i w json named
+	jsons=()
+	for ((r = 1; r <= ROUNDS; r++)); do
+		log "round $r/$ROUNDS: ${names[*]}"
+		json="$OUTDIR/$tag-round$r.json"
+		w=0
+		[ "$r" -eq 1 ] && w=$WARMUP
+		named=()
+		for ((i = 0; i < ${#cmds[@]}; i++)); do
+			named+=(-n "${names[i]}" "${cmds[i]}")
+		done
+		hyperfine -N --style basic --warmup "$w" --runs "$RUNS_PER_ROUND" --export-json "$json" "${named[@]}" >&2
+		jsons+=("$json")
+	done
+}

@@ -42,19 +42,7 @@ if have podman; then
 fi
 [ ${#cmds[@]} -gt 0 ] || die "nothing to measure"
 
-jsons=()
-for ((r = 1; r <= ROUNDS; r++)); do
-	log "round $r/$ROUNDS"
-	json="$OUTDIR/network-round$r.json"
-	w=0
-	[ "$r" -eq 1 ] && w=$WARMUP
-	named=()
-	for ((i = 0; i < ${#cmds[@]}; i++)); do
-		named+=(-n "${names[i]}" "${cmds[i]}")
-	done
-	hyperfine -N --style basic --warmup "$w" --runs "$RUNS_PER_ROUND" --export-json "$json" "${named[@]}" >&2
-	jsons+=("$json")
-done
+hf_rounds network
 
 echo
 echo "### network set-up: run --rm busybox true, bridge vs none ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -60,4 +60,4 @@ measure run "cocin run" "$COCIN run --rm $LIMITS busybox true" \
 	"podman run" "podman run --rm --network none $LIMITS localhost/busybox true"
 measure stats "cocin stats" "$COCIN stats --no-stream $cname" \
 	"podman stats" "podman stats --no-stream $pname"
-echo "cocin: $("$COCIN" version 2>/dev/null | head -n 1 || echo n/a); $(podman --version)"
+echo "cocin: $("$COCIN" version 2>/dev/null | awk 'NR == 1 { print $2 }'); $(podman --version)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start-to-exit latency of a container running "true", cocin against its peers,
 # measured in the same sitting:
-#   cocin   run --rm busybox true
+#   cocin   run --rm --network none busybox true   (both without a network:
+#           the bridge costs are measured by bench/network.sh)
 #   podman  run --rm --network none localhost/busybox true
 #   crun    run --bundle B ID         (same busybox rootfs, "crun spec" config)
 # hyperfine (no shell) runs all commands ROUNDS times with RUNS_PER_ROUND timed
@@ -39,10 +40,10 @@ if [ -x "$COCIN" ]; then
 	if ! "$COCIN" images 2>/dev/null | awk '$1 == "busybox" && $2 == "latest" { f = 1 } END { exit !f }'; then
 		"$COCIN" import "$(bb_tar)" busybox:latest >/dev/null || warn "cocin import failed"
 	fi
-	if "$COCIN" run --rm busybox true; then
-		add cocin "$COCIN run --rm busybox true"
+	if "$COCIN" run --rm --network none busybox true; then
+		add cocin "$COCIN run --rm --network none busybox true"
 	else
-		warn "cocin left out: '$COCIN run --rm busybox true' failed"
+		warn "cocin left out: '$COCIN run --rm --network none busybox true' failed"
 	fi
 else
 	warn "cocin left out: $COCIN not found (scripts/setup.sh builds it)"
@@ -77,29 +78,17 @@ fi
 
 [ ${#cmds[@]} -gt 0 ] || die "nothing to measure"
 
-jsons=()
-for ((r = 1; r <= ROUNDS; r++)); do
-	log "round $r/$ROUNDS: ${names[*]}"
-	json="$OUTDIR/start-round$r.json"
-	w=0
-	[ "$r" -eq 1 ] && w=$WARMUP
-	named=()
-	for ((i = 0; i < ${#cmds[@]}; i++)); do
-		named+=(-n "${names[i]}" "${cmds[i]}")
-	done
-	hyperfine -N --style basic --warmup "$w" --runs "$RUNS_PER_ROUND" --export-json "$json" "${named[@]}" >&2
-	jsons+=("$json")
-done
+hf_rounds start
 
 echo
-echo "### start latency: run --rm busybox true ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "### start latency: run --rm --network none busybox true ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
 hf_table "${jsons[@]}"
 echo
 for ((i = 0; i < ${#cmds[@]}; i++)); do
 	echo "- ${names[i]}: \`${cmds[i]}\`"
 done
-versions="cocin: $("$COCIN" version 2>/dev/null | head -n 1 || echo n/a)"
+versions="cocin: $("$COCIN" version 2>/dev/null | awk 'NR == 1 { print $2 }')"
 have podman && versions+="; $(podman --version)"
 have crun && versions+="; $(crun --version | head -n 1)"
 echo "$versions"

@@ -73,4 +73,4 @@ measure "cp of a 4 MiB file into a stopped container" cp \
 	cocin "$COCIN cp $work/blob $ctr:/blob" \
 	podman "podman cp $work/blob $ctr:/blob"
 echo
-echo "cocin: $("$COCIN" version 2>/dev/null | head -n 1 || echo n/a); $(podman --version)"
+echo "cocin: $("$COCIN" version 2>/dev/null | awk 'NR == 1 { print $2 }'); $(podman --version)"
