@@ -1,0 +1,215 @@
+package image
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// testRegistry is an in-process OCI distribution registry on loopback
+// that counts blob downloads and can fail one blob's first download.
+type testRegistry struct {
+	host     string
+	mu       sync.Mutex
+	gets     map[string]int // blob path → GET count
+	failOnce string         // digest whose first GET fails half-way
+}
+
+func newRegistry(t *testing.T) *testRegistry {
+	t.Helper()
+	tr := &testRegistry{gets: map[string]int{}}
+	h := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:") {
+			d := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+			tr.mu.Lock()
+			tr.gets[d]++
+			fail := d == tr.failOnce && tr.gets[d] == 1
+			tr.mu.Unlock()
+			if fail {
+				// A connection that dies mid-body: headers promise more.
+				w.Header().Set("Content-Length", "100000")
+				w.WriteHeader(http.StatusOK)
+				w.Write([]byte("partial"))
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	tr.host = strings.TrimPrefix(srv.URL, "http://")
+	return tr
+}
+
+func (tr *testRegistry) count(d string) int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return tr.gets[d]
+}
+
+// twoLayerImage imports a base and commits a second layer on it.
+func twoLayerImage(t *testing.T, ts *testStores, ref string) *Image {
+	t.Helper()
+	base := ts.importTar(t, rootfsTar(t, map[string]string{"bin/a": "a"}), "base:1", "ENV A=1", "CMD [\"/bin/a\"]")
+	img, err := ts.images.Commit(context.Background(), base.ID.String(), bytes.NewReader(rootfsTar(t, map[string]string{"bin/b": "b"})),
+		CommitOptions{Ref: ref, Changes: []string{"WORKDIR /w"}, Comment: "two"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func TestPushPullSameDigests(t *testing.T) {
+	ts := newStores(t)
+	reg := newRegistry(t)
+	img := twoLayerImage(t, ts, "app:1")
+	ref := reg.host + "/team/app:1"
+	pushed, err := ts.images.Push(context.Background(), "app:1", ref, RemoteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pushed.String() != img.Manifest.String() {
+		t.Errorf("registry serves manifest %s, store has %s", pushed, img.Manifest)
+	}
+
+	other := newStores(t)
+	var events []ProgressEvent
+	got, err := other.images.Pull(context.Background(), ref, RemoteOptions{Progress: func(e ProgressEvent) { events = append(events, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != img.ID || got.Manifest != img.Manifest {
+		t.Errorf("pulled %s (manifest %s), pushed %s (manifest %s)", got.ID, got.Manifest, img.ID, img.Manifest)
+	}
+	if len(got.DiffIDs) != 2 || got.Config.Config.WorkingDir != "/w" || got.Config.Config.Env[0] != "A=1" {
+		t.Errorf("pulled config %+v", got.Config.Config)
+	}
+	if len(events) == 0 {
+		t.Error("no progress events")
+	}
+	if dirs, err := other.images.LayerDirs(got); err != nil || len(dirs) != 2 {
+		t.Errorf("layer dirs %v, %v", dirs, err)
+	}
+}
+
+func TestInterruptedPullResumes(t *testing.T) {
+	ts := newStores(t)
+	reg := newRegistry(t)
+	twoLayerImage(t, ts, "app:1")
+	ref := reg.host + "/app:1"
+	if _, err := ts.images.Push(context.Background(), "app:1", ref, RemoteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := RemoteRef(ref)
+	ri, err := remote.Image(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := ri.Layers()
+	first, _ := layers[0].Digest()
+	second, _ := layers[1].Digest()
+	reg.failOnce = second.String()
+	reg.gets = map[string]int{}
+
+	other := newStores(t)
+	if _, err := other.images.Pull(context.Background(), ref, RemoteOptions{}); err == nil {
+		t.Fatal("pull with a failing blob succeeded")
+	}
+	if imgs, _ := other.images.List(); len(imgs) != 0 {
+		t.Fatalf("an interrupted pull left %d images", len(imgs))
+	}
+	if other.layerCount(t) != 0 {
+		t.Errorf("an interrupted pull left %d unpacked layers", other.layerCount(t))
+	}
+	if _, err := other.images.Pull(context.Background(), ref, RemoteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if c := reg.count(first.String()); c != 1 {
+		t.Errorf("first layer fetched %d times, want 1 (resumed)", c)
+	}
+	if c := reg.count(second.String()); c != 2 {
+		t.Errorf("second layer fetched %d times, want 2", c)
+	}
+}
+
+func TestPullRefusesDigestMismatch(t *testing.T) {
+	ts := newStores(t)
+	reg := newRegistry(t)
+	twoLayerImage(t, ts, "app:1")
+	ref := reg.host + "/app:1"
+	if _, err := ts.images.Push(context.Background(), "app:1", ref, RemoteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// A proxy that serves other bytes than the manifest promises.
+	target, _ := url.Parse("http://" + reg.host)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.Method != http.MethodGet || !strings.Contains(resp.Request.URL.Path, "/blobs/") {
+			return nil
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return err
+		}
+		if len(b) > 200 { // a layer, not the small config
+			b[len(b)/2] ^= 0xff
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		return nil
+	}
+	evil := httptest.NewServer(proxy)
+	defer evil.Close()
+	other := newStores(t)
+	_, err := other.images.Pull(context.Background(), strings.TrimPrefix(evil.URL, "http://")+"/app:1", RemoteOptions{})
+	if err == nil {
+		t.Fatal("pull of a corrupted layer succeeded")
+	}
+	if imgs, _ := other.images.List(); len(imgs) != 0 || other.layerCount(t) != 0 {
+		t.Errorf("a refused pull left %d images, %d layers", len(imgs), other.layerCount(t))
+	}
+	if !errors.Is(err, ErrDigestMismatch) && !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("error does not name the digest: %v", err)
+	}
+}
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	for _, format := range []string{FormatDocker, FormatOCI} {
+		t.Run(format, func(t *testing.T) {
+			ts := newStores(t)
+			img := twoLayerImage(t, ts, "app:1")
+			var buf bytes.Buffer
+			if err := ts.images.Save(context.Background(), &buf, []string{"app:1", "base:1"}, format); err != nil {
+				t.Fatal(err)
+			}
+			other := newStores(t)
+			loaded, err := other.images.Load(context.Background(), &buf, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(loaded) != 2 {
+				t.Fatalf("loaded %d images, want 2", len(loaded))
+			}
+			got := mustGet(t, other, "app:1")
+			if got.ID != img.ID || got.Config.Config.WorkingDir != "/w" {
+				t.Errorf("loaded %s workdir %q, saved %s", got.ID, got.Config.Config.WorkingDir, img.ID)
+			}
+			// The base's layer is shared by both images: unpacked once.
+			if n := other.layerCount(t); n != 2 {
+				t.Errorf("%d layers unpacked, want 2", n)
+			}
+		})
+	}
+}
