@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -50,11 +51,7 @@ func (a *app) loginCommand() *cobra.Command {
 			if user == "" || password == "" {
 				return errors.New("login: a username (-u) and a password (-p or --password-stdin) are required")
 			}
-			auth := &authn.Basic{Username: user, Password: password}
-			// A token exchange with the registry proves the credentials
-			// before they are saved.
-			if _, err := transport.NewWithContext(cmd.Context(), reg, auth, http.DefaultTransport,
-				[]string{reg.Scope(transport.PullScope)}); err != nil {
+			if err := checkLogin(cmd.Context(), reg, &authn.Basic{Username: user, Password: password}); err != nil {
 				return fmt.Errorf("login %s: %w", reg.Name(), err)
 			}
 			cf, err := config.Load(config.Dir())
@@ -106,4 +103,27 @@ func firstArg(args []string) string {
 		return ""
 	}
 	return args[0]
+}
+
+// checkLogin proves the credentials before they are saved: an
+// authenticated GET /v2/ (after the token exchange, for registries that
+// use tokens) must succeed.
+func checkLogin(ctx context.Context, reg name.Registry, auth authn.Authenticator) error {
+	tr, err := transport.NewWithContext(ctx, reg, auth, http.DefaultTransport, []string{reg.Scope(transport.PullScope)})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, reg.Scheme()+"://"+reg.RegistryStr()+"/v2/", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("the registry answered %s", resp.Status)
+	}
+	return nil
 }
