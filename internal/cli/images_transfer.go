@@ -158,7 +158,9 @@ func (a *app) loadCommand() *cobra.Command {
 				r = f
 			}
 			loaded, err := e.Images.Load(a.ctx(cmd), r, nil)
-			printLoaded(a.streams.Stdout, loaded)
+			if !quiet {
+				printLoaded(a.streams.Stdout, loaded)
+			}
 			return err
 		},
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cocin-dev/cocin/internal/image"
 	"github.com/opencontainers/go-digest"
@@ -20,12 +21,16 @@ type progress struct {
 	out    io.Writer
 	p      *mpb.Progress // nil when not a terminal
 	bars   map[digest.Digest]*mpb.Bar
+	states map[digest.Digest]*atomic.Value // status text each bar shows
 	status map[digest.Digest]string
 }
 
 func newProgress(out io.Writer) *progress {
-	pr := &progress{out: out, bars: map[digest.Digest]*mpb.Bar{}, status: map[digest.Digest]string{}}
-	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	pr := &progress{out: out, bars: map[digest.Digest]*mpb.Bar{}, status: map[digest.Digest]string{},
+		states: map[digest.Digest]*atomic.Value{}}
+	// A terminal without a size (some pseudo-terminals) gets lines: the
+	// bars would not render there.
+	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) && hasWidth(f) {
 		pr.p = mpb.New(mpb.WithOutput(out), mpb.WithWidth(40))
 	}
 	return pr
@@ -39,13 +44,17 @@ func (pr *progress) event(ev image.ProgressEvent) {
 		pr.line(ev)
 		return
 	}
-	b := pr.bars[ev.Digest]
+	b, st := pr.bars[ev.Digest], pr.states[ev.Digest]
 	if b == nil {
+		st = &atomic.Value{}
+		st.Store(ev.Status)
 		b = pr.p.AddBar(ev.Total,
-			mpb.PrependDecorators(decor.Name(short(ev.Digest)+" "), decor.Name(ev.Status, decor.WCSyncSpaceR)),
+			mpb.PrependDecorators(decor.Name(short(ev.Digest)+" "),
+				decor.Any(func(decor.Statistics) string { return st.Load().(string) }, decor.WCSyncSpaceR)),
 			mpb.AppendDecorators(decor.CountersKibiByte("% .1f / % .1f")))
-		pr.bars[ev.Digest] = b
+		pr.bars[ev.Digest], pr.states[ev.Digest] = b, st
 	}
+	st.Store(layerStatusText(ev.Status))
 	if ev.Total > 0 {
 		b.SetTotal(ev.Total, false)
 	}
@@ -57,15 +66,25 @@ func (pr *progress) event(ev image.ProgressEvent) {
 
 // line prints a layer's state when it changes.
 func (pr *progress) line(ev image.ProgressEvent) {
-	if pr.status[ev.Digest] == ev.Status {
-		return
+	prev := pr.status[ev.Digest]
+	if prev == ev.Status || prev == "Already exists" {
+		return // a layer the store had needs no more lines
 	}
 	pr.status[ev.Digest] = ev.Status
-	msg := map[string]string{"Downloading": "Downloading", "Already exists": "Already exists", "Done": "Pull complete", "Pushing": "Pushing"}[ev.Status]
-	if msg == "" {
-		msg = ev.Status
+	fmt.Fprintf(pr.out, "%s: %s\n", short(ev.Digest), layerStatusText(ev.Status))
+}
+
+// layerStatusText is Docker's word for a layer state.
+func layerStatusText(s string) string {
+	if s == "Done" {
+		return "Pull complete"
 	}
-	fmt.Fprintf(pr.out, "%s: %s\n", short(ev.Digest), msg)
+	return s
+}
+
+func hasWidth(f *os.File) bool {
+	w, _, err := term.GetSize(int(f.Fd()))
+	return err == nil && w > 0
 }
 
 // wait ends the bars before anything else is printed.

@@ -93,7 +93,22 @@ func (s *Store) manifestLayers(img *Image) ([]ocispec.Descriptor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("image %s: manifest: %w", img.ID.Encoded()[:12], err)
 	}
+	for i := range m.Layers {
+		m.Layers[i].MediaType = ociLayerType(m.Layers[i].MediaType)
+	}
 	return m.Layers, nil
+}
+
+// ociLayerType names a Docker schema 2 layer type by its OCI equivalent:
+// the committed image's manifest is OCI, and should not mix the two.
+func ociLayerType(mt string) string {
+	switch mt {
+	case "application/vnd.docker.image.rootfs.diff.tar.gzip":
+		return ocispec.MediaTypeImageLayerGzip
+	case "application/vnd.docker.image.rootfs.diff.tar":
+		return ocispec.MediaTypeImageLayer
+	}
+	return mt
 }
 
 // commitConfig writes a new config and an OCI manifest for layers, then
