@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -86,9 +87,15 @@ func filterImages(e *engine.Engine, imgs []*image.Image, filters []string) ([]*i
 		}
 		var next []*image.Image
 		for _, img := range out {
-			if keep(img) {
-				next = append(next, img)
+			if !keep(img) {
+				continue
 			}
+			if k == "reference" { // as Docker: show only the matching tags
+				cp := *img
+				cp.RepoTags = slices.DeleteFunc(slices.Clone(img.RepoTags), func(t string) bool { return !refMatches(v, t) })
+				img = &cp
+			}
+			next = append(next, img)
 		}
 		out = next
 	}
@@ -102,16 +109,7 @@ func imageFilter(e *engine.Engine, k, v string) (func(*image.Image) bool, error)
 		return func(img *image.Image) bool { return (len(img.RepoTags) == 0) == want }, nil
 	case "reference":
 		return func(img *image.Image) bool {
-			for _, t := range img.RepoTags {
-				repo := t[:strings.LastIndex(t, ":")]
-				if m, _ := path.Match(v, t); m {
-					return true
-				}
-				if m, _ := path.Match(v, repo); m {
-					return true
-				}
-			}
-			return false
+			return slices.ContainsFunc(img.RepoTags, func(t string) bool { return refMatches(v, t) })
 		}, nil
 	case "label":
 		lk, lv, hasV := strings.Cut(v, "=")
@@ -132,6 +130,16 @@ func imageFilter(e *engine.Engine, k, v string) (func(*image.Image) bool, error)
 		}, nil
 	}
 	return nil, fmt.Errorf("invalid filter %q", k)
+}
+
+// refMatches matches a reference filter's glob against "repo:tag" or
+// against the repository alone.
+func refMatches(pattern, tag string) bool {
+	if m, _ := path.Match(pattern, tag); m {
+		return true
+	}
+	m, _ := path.Match(pattern, tag[:strings.LastIndex(tag, ":")])
+	return m
 }
 
 func (a *app) historyCommand() *cobra.Command {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCommitRunShowsChanges: a container's added, changed and deleted
@@ -147,4 +148,81 @@ func TestPodmanInterop(t *testing.T) {
 			t.Errorf("%s: run of podman's image printed %q", format, r.Stdout)
 		}
 	}
+}
+
+// TestCommitRunningPausesAndThaws: commit of a running container (with
+// the default --pause) takes its files and leaves it running.
+func TestCommitRunningPausesAndThaws(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := uniqueName("live")
+	e.mustRun(t, "run", "-d", "--name", c, "busybox", "sh", "-c", "echo live > /f; exec sleep 100")
+	defer e.run(t, "rm", "-f", c)
+	var r result
+	for i := 0; i < 50; i++ { // the file appears once the shell ran
+		if r = e.run(t, "commit", c, "live:1"); r.Code != 0 {
+			t.Fatalf("commit: %s", r)
+		}
+		if out := e.run(t, "run", "--rm", "live:1", "cat", "/f"); strings.TrimSpace(out.Stdout) == "live" {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out := e.mustRun(t, "run", "--rm", "live:1", "cat", "/f"); strings.TrimSpace(out.Stdout) != "live" {
+		t.Fatalf("committed image lacks the running container's file: %s", out)
+	}
+	if st := e.mustRun(t, "inspect", "--format", "{{.State.Status}}", c); strings.TrimSpace(st.Stdout) != "running" {
+		t.Errorf("container after commit: %q, want running (thawed)", st.Stdout)
+	}
+}
+
+// TestExportImport: export of a stopped container's filesystem, imported
+// again, holds its change; nothing stays mounted.
+func TestExportImport(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := uniqueName("exp")
+	e.mustRun(t, "run", "--name", c, "busybox", "sh", "-c", "echo exported > /mark")
+	defer e.run(t, "rm", c)
+	out := filepath.Join(t.TempDir(), "fs.tar")
+	e.mustRun(t, "export", "-o", out, c)
+	e.mustRun(t, "import", "-c", `CMD ["cat","/mark"]`, out, "exported:1")
+	if r := e.mustRun(t, "run", "--rm", "exported:1"); strings.TrimSpace(r.Stdout) != "exported" {
+		t.Errorf("run of the exported filesystem: %s", r)
+	}
+	if b, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(b), e.Root) {
+		t.Errorf("export left a mount under %s", e.Root)
+	}
+}
+
+// TestImagesListingFlags: tag, --filter, --format, --no-trunc, --digests,
+// image prune of dangling images.
+func TestImagesListingFlags(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.mustRun(t, "tag", "busybox", "me/tool:v1")
+	r := e.mustRun(t, "images", "--filter", "reference=me/*", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}")
+	if f := strings.Fields(r.Stdout); len(f) != 2 || f[0] != "me/tool:v1" || len(f[1]) != 12 {
+		t.Errorf("filtered images: %q", r.Stdout)
+	}
+	if r := e.mustRun(t, "images", "--no-trunc", "-q", "me/tool:v1"); !imageIDRe.MatchString(strings.TrimSpace(r.Stdout)) {
+		t.Errorf("--no-trunc -q: %q", r.Stdout)
+	}
+	if r := e.mustRun(t, "images", "--digests"); !strings.Contains(r.Stdout, "DIGEST") || !strings.Contains(r.Stdout, "sha256:") {
+		t.Errorf("--digests: %s", r.Stdout)
+	}
+	// An untagged image is dangling; prune removes it and keeps tagged ones.
+	id := strings.TrimSpace(e.mustRun(t, "import", busyboxTar).Stdout)
+	e.mustRun(t, "import", "-c", "ENV X=1", busyboxTar)
+	if r := e.mustRun(t, "images", "-q", "--filter", "dangling=true"); len(lines(r.Stdout)) != 2 {
+		t.Errorf("dangling images: %q (imported %s)", r.Stdout, id)
+	}
+	r = e.mustRun(t, "image", "prune")
+	if !strings.Contains(r.Stdout, "Total reclaimed space") || strings.Count(r.Stdout, "deleted: ") != 2 {
+		t.Errorf("prune: %s", r.Stdout)
+	}
+	if r := e.mustRun(t, "images", "-q"); len(lines(r.Stdout)) != 1 {
+		t.Errorf("after prune: %q, want busybox (= me/tool) only", r.Stdout)
+	}
+	expectEngineError(t, e.run(t, "images", "--filter", "nonsense=1"))
 }
