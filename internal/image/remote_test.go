@@ -213,3 +213,40 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+func TestConcurrentPullsOfOneImage(t *testing.T) {
+	ts := newStores(t)
+	reg := newRegistry(t)
+	img := twoLayerImage(t, ts, "app:1")
+	ref := reg.host + "/app:1"
+	if _, err := ts.images.Push(context.Background(), "app:1", ref, RemoteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	other := newStores(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = other.images.Pull(context.Background(), ref, RemoteOptions{})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if imgs, _ := other.images.List(); len(imgs) != 1 || imgs[0].ID != img.ID {
+		t.Errorf("images after concurrent pulls: %v", imgs)
+	}
+	if n := other.layerCount(t); n != 2 {
+		t.Errorf("%d layers, want 2", n)
+	}
+	for _, b := range other.blobs(t) {
+		if strings.HasPrefix(b, ".tmp-") {
+			t.Errorf("temp blob left: %s", b)
+		}
+	}
+}

@@ -83,6 +83,12 @@ func (s *Store) AddImage(ctx context.Context, img v1.Image, o ImportOptions) (_ 
 	if len(layers) != len(cfg.RootFS.DiffIDs) {
 		return nil, fmt.Errorf("image has %d layers but its config lists %d diff IDs", len(layers), len(cfg.RootFS.DiffIDs))
 	}
+	// Fetch first, without the lock: a long download must not hold up
+	// rmi, tag or another pull. Blobs are published atomically under
+	// their digest, so concurrent writers of one blob agree.
+	if err := s.fetchBlobs(ctx, layers, cfg.RootFS.DiffIDs, o); err != nil {
+		return nil, err
+	}
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, err
@@ -118,13 +124,27 @@ func fullRefs(tags []string) ([]string, error) {
 	return out, nil
 }
 
-// addLayers stores and unpacks each layer, bottom first.
+// fetchBlobs stores every layer blob the store lacks, reporting progress.
+func (s *Store) fetchBlobs(ctx context.Context, layers []v1.Layer, diffIDs []digest.Digest, o ImportOptions) error {
+	for i, l := range layers {
+		if _, err := s.addLayerBlob(ctx, l, diffIDs[i], o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addLayers stores and unpacks each layer, bottom first. The blobs are
+// normally there already (fetchBlobs); one that a concurrent prune
+// removed meanwhile is fetched again, now under the lock.
 func (s *Store) addLayers(ctx context.Context, layers []v1.Layer, diffIDs []digest.Digest, o ImportOptions, undo *undoList) ([]ocispec.Descriptor, int64, error) {
 	var descs []ocispec.Descriptor
 	var total int64
 	parent := digest.Digest("")
 	for i, l := range layers {
-		desc, err := s.addLayerBlob(ctx, l, diffIDs[i], o)
+		quiet := o
+		quiet.Progress = nil
+		desc, err := s.addLayerBlob(ctx, l, diffIDs[i], quiet)
 		if err != nil {
 			return nil, 0, err
 		}
