@@ -2,15 +2,18 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/cocin-dev/cocin/internal/image"
 	"github.com/cocin-dev/cocin/internal/layer"
 	"github.com/cocin-dev/cocin/internal/state"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // CommitOptions are `commit`'s flags.
@@ -37,10 +40,29 @@ func (e *Engine) Commit(ctx context.Context, ref string, o CommitOptions) (*imag
 		o.CreatedBy = strings.TrimSpace(c.Path + " " + strings.Join(c.Args, " "))
 	}
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(layer.WriteDiff(pw, filepath.Join(c.Dir, "upper"))) }()
+	go func() {
+		pw.CloseWithError(layer.WriteDiff(pw, filepath.Join(c.Dir, "upper"), bindTargets(c)...))
+	}()
 	img, err := e.Images.Commit(ctx, c.ImageID, pr, o.CommitOptions)
 	pr.CloseWithError(errors.New("commit ended"))
 	return img, err
+}
+
+// bindTargets lists the container's bind-mount destinations: the empty
+// files the runtime made as their mount points (/etc/hosts and friends)
+// are not changes a commit should keep, as in Docker.
+func bindTargets(c *state.Container) []string {
+	var spec specs.Spec
+	if json.Unmarshal(c.Spec, &spec) != nil {
+		return nil
+	}
+	var out []string
+	for _, m := range spec.Mounts {
+		if m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind") {
+			out = append(out, m.Destination)
+		}
+	}
+	return out
 }
 
 // freeze stops the container's processes while a commit reads its files,

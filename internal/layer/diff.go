@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,9 +20,15 @@ import (
 // directories (trusted.overlay.opaque=y) get a .wh..wh..opq entry, the
 // inverse of what Unpack does. Hard links inside the upper directory stay
 // hard links; other device nodes are left out, as Unpack would drop them.
-func WriteDiff(w io.Writer, upper string) error {
+// Paths in placeholders (container paths such as /etc/hosts) are left out
+// when they are empty files: mount points the runtime made for files it
+// bind-mounts, which are not the container's changes.
+func WriteDiff(w io.Writer, upper string, placeholders ...string) error {
 	tw := tar.NewWriter(w)
-	d := &differ{tw: tw, root: upper, inodes: map[uint64]string{}}
+	d := &differ{tw: tw, root: upper, inodes: map[uint64]string{}, skip: map[string]bool{}}
+	for _, p := range placeholders {
+		d.skip[strings.TrimPrefix(path.Clean("/"+p), "/")] = true
+	}
 	if err := filepath.WalkDir(upper, d.entry); err != nil {
 		return fmt.Errorf("diff %s: %w", upper, err)
 	}
@@ -32,6 +39,7 @@ type differ struct {
 	tw     *tar.Writer
 	root   string
 	inodes map[uint64]string // inode → first tar name, for hard links
+	skip   map[string]bool   // placeholder files, by tar name
 }
 
 func (d *differ) entry(p string, _ fs.DirEntry, err error) error {
@@ -55,6 +63,10 @@ func (d *differ) entry(p string, _ fs.DirEntry, err error) error {
 		return nil
 	case unix.S_IFBLK, unix.S_IFIFO, unix.S_IFSOCK:
 		return nil // not layer content (see Unpack)
+	case unix.S_IFREG:
+		if st.Size == 0 && d.skip[name] {
+			return nil
+		}
 	}
 	return d.file(p, name, &st)
 }
