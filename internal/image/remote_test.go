@@ -10,12 +10,20 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // testRegistry is an in-process OCI distribution registry on loopback
@@ -248,5 +256,64 @@ func TestConcurrentPullsOfOneImage(t *testing.T) {
 		if strings.HasPrefix(b, ".tmp-") {
 			t.Errorf("temp blob left: %s", b)
 		}
+	}
+}
+
+// TestPullDockerSchema2FromIndex: a Docker schema 2 image inside a
+// multi-platform index; pull picks this platform's entry.
+func TestPullDockerSchema2FromIndex(t *testing.T) {
+	ts := newStores(t)
+	reg := newRegistry(t)
+	build := func(arch, file string) v1.Image {
+		raw := rootfsTar(t, map[string]string{file: arch})
+		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.DockerManifestSchema2), l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img = mutate.ConfigMediaType(img, types.DockerConfigJSON)
+		cf, _ := img.ConfigFile()
+		cf = cf.DeepCopy()
+		cf.OS, cf.Architecture = "linux", arch
+		img, err = mutate.ConfigFile(img, cf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	other := "arm64"
+	if Platform().Architecture == "arm64" {
+		other = "amd64"
+	}
+	want := build(Platform().Architecture, "mine")
+	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.DockerManifestList),
+		mutate.IndexAddendum{Add: build(other, "theirs"), Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: other}}},
+		mutate.IndexAddendum{Add: want, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: Platform().Architecture}}})
+	ref, _ := name.ParseReference(reg.host + "/multi:1")
+	if err := remote.WriteIndex(ref, idx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ts.images.Pull(context.Background(), reg.host+"/multi:1", RemoteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantID, _ := want.ConfigName()
+	wantMan, _ := want.Digest()
+	if got.ID.String() != wantID.String() || got.Manifest.String() != wantMan.String() {
+		t.Errorf("pulled %s (manifest %s), want this platform's %s (%s)", got.ID, got.Manifest, wantID, wantMan)
+	}
+	dirs, err := ts.images.LayerDirs(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dirs[0], "mine")); err != nil {
+		t.Errorf("the pulled layer is not this platform's: %v", err)
+	}
+	// A Docker schema 2 image pushes back unchanged.
+	if d, err := ts.images.Push(context.Background(), reg.host+"/multi:1", reg.host+"/copy:1", RemoteOptions{}); err != nil || d != wantMan {
+		t.Errorf("push of a schema 2 image: %s, %v; want %s", d, err, wantMan)
 	}
 }
