@@ -4,12 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"text/tabwriter"
-	"time"
 
-	"github.com/cocin-dev/cocin/internal/image"
-	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
 )
 
@@ -50,12 +45,15 @@ func (a *app) importCommand() *cobra.Command {
 }
 
 func (a *app) imagesCommand() *cobra.Command {
-	var quiet bool
+	var o struct {
+		all, quiet, digests, noTrunc bool
+		filters                      []string
+		format                       string
+	}
 	cmd := &cobra.Command{
-		Use:     "images [OPTIONS]",
-		Aliases: []string{"image ls"},
-		Short:   "List images",
-		Args:    cobra.NoArgs,
+		Use:   "images [OPTIONS] [REPOSITORY[:TAG]]",
+		Short: "List images",
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			e, err := a.engine()
 			if err != nil {
@@ -65,36 +63,35 @@ func (a *app) imagesCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if quiet {
+			filters := o.filters
+			if len(args) == 1 {
+				filters = append(filters, "reference="+args[0])
+			}
+			if imgs, err = filterImages(e, imgs, filters); err != nil {
+				return err
+			}
+			if o.quiet {
 				for _, img := range imgs {
-					fmt.Fprintln(a.streams.Stdout, shortID(img.ID.Encoded()))
+					fmt.Fprintln(a.streams.Stdout, truncID(img.ID.String(), o.noTrunc))
 				}
 				return nil
 			}
-			printImages(a.streams.Stdout, imgs)
+			rows := imageRows(imgs, o.noTrunc)
+			if o.format != "" {
+				return printTemplate(a.streams.Stdout, o.format, rows, func(r imageRow) any { return r })
+			}
+			printImageTable(a.streams.Stdout, rows, o.digests)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
+	f := cmd.Flags()
+	f.BoolVarP(&o.all, "all", "a", false, "show all images (cocin keeps no intermediate images, so this is every image)")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "only show image IDs")
+	f.BoolVar(&o.digests, "digests", false, "show manifest digests")
+	f.BoolVar(&o.noTrunc, "no-trunc", false, "don't truncate output")
+	f.StringArrayVarP(&o.filters, "filter", "f", nil, "filter output: dangling=, reference=, label=, before=, since=")
+	f.StringVar(&o.format, "format", "", "format the output with a Go template")
 	return cmd
-}
-
-func printImages(out io.Writer, imgs []*image.Image) {
-	w := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
-	fmt.Fprintln(w, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
-	for _, img := range imgs {
-		tags := img.RepoTags
-		if len(tags) == 0 {
-			tags = []string{"<none>:<none>"}
-		}
-		for _, t := range tags {
-			i := strings.LastIndex(t, ":")
-			repo, tag := t[:i], t[i+1:]
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", repo, tag, shortID(img.ID.Encoded()),
-				units.HumanDuration(time.Since(img.Created))+" ago", units.HumanSizeWithPrecision(float64(img.Size), 3))
-		}
-	}
-	w.Flush()
 }
 
 func shortID(id string) string {

@@ -129,6 +129,8 @@ func (a *app) rootCommand() *cobra.Command {
 		a.importCommand(),
 		a.imagesCommand(),
 		a.rmiCommand(),
+		a.pullCommand(), a.pushCommand(), a.saveCommand(), a.loadCommand(), a.tagCommand(), a.commitCommand(),
+		a.exportCommand(), a.historyCommand(), a.imageCommand(), a.loginCommand(), a.logoutCommand(),
 		a.versionCommand(),
 		a.infoCommand(),
 		a.volumeCommand(), a.cpCommand(), a.diffCommand(),

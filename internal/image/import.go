@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
 )
 
 // undoList collects the inverse of each step an import has done, run in
@@ -188,7 +190,9 @@ func copyGzip(blob, diff io.Writer, src io.Reader) error {
 // writeBlob streams fill's output into a temp file and renames it to its
 // digest. A blob that exists already is kept (and not undone).
 func (s *Store) writeBlob(mediaType string, fill func(io.Writer) error, undo *undoList) (ocispec.Descriptor, error) {
-	f, err := os.CreateTemp(s.blobDir(), ".tmp-")
+	// The pid in the name tells removeTempBlobs whether the writer lives:
+	// pulls write blobs without the store lock.
+	f, err := os.CreateTemp(s.blobDir(), ".tmp-"+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -270,13 +274,24 @@ func (s *Store) ensureLayer(ctx context.Context, blob ocispec.Descriptor, diffID
 	return size, nil
 }
 
-// removeTempBlobs deletes blob temp files. Only lock holders write them,
-// so with the lock held any that exist belong to a crashed process.
+// removeTempBlobs deletes blob temp files whose writer is gone (a
+// crashed import or pull); the name's pid tells.
 func (s *Store) removeTempBlobs() {
 	ents, _ := os.ReadDir(s.blobDir())
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), ".tmp-") {
-			os.Remove(filepath.Join(s.blobDir(), e.Name()))
+		rest, ok := strings.CutPrefix(e.Name(), ".tmp-")
+		if !ok {
+			continue
 		}
+		pidStr, _, _ := strings.Cut(rest, "-")
+		if pid, err := strconv.Atoi(pidStr); err == nil && (pid == os.Getpid() || processAlive(pid)) {
+			continue // still being written
+		}
+		os.Remove(filepath.Join(s.blobDir(), e.Name()))
 	}
+}
+
+func processAlive(pid int) bool {
+	err := unix.Kill(pid, 0)
+	return err == nil || errors.Is(err, unix.EPERM)
 }

@@ -56,3 +56,20 @@ func TestNormalizeRef(t *testing.T) {
 		t.Fatalf("NormalizeRef = %q, %v", got, err)
 	}
 }
+
+func TestRemoteRefDefaults(t *testing.T) {
+	for in, want := range map[string]string{
+		"busybox":                  "index.docker.io/library/busybox:latest",
+		"me/app:2":                 "index.docker.io/me/app:2",
+		"docker.io/library/alpine": "index.docker.io/library/alpine:latest",
+		"127.0.0.1:5000/x/y:z":     "127.0.0.1:5000/x/y:z",
+	} {
+		r, err := RemoteRef(in)
+		if err != nil || r.Name() != want {
+			t.Errorf("RemoteRef(%q) = %v, %v; want %s", in, r, err, want)
+		}
+	}
+	if _, err := RemoteRef("UPPER/case"); err == nil {
+		t.Error("an invalid name was accepted")
+	}
+}

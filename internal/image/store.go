@@ -5,7 +5,8 @@
 //	<root>/
 //	  blobs/sha256/<hex>   layer tarballs (as given: gzip or plain), image
 //	                       configs and manifests, named by their digest
-//	  blobs/sha256/.tmp-*  blobs being written (removed by the next import)
+//	  blobs/sha256/.tmp-<pid>-*  blobs being written (removed once that
+//	                       pid is gone)
 //	  index.json           images keyed by config digest (the IMAGE ID),
 //	                       each with its manifest, size, layer blobs and
 //	                       chain IDs; and the tag table: full reference
@@ -28,6 +29,9 @@
 // them, so a crash leaves at most unreferenced files, never a dangling
 // image. An import holds the lock from start to end: imports run one at
 // a time, and no concurrent rmi can free a layer an import is reusing.
+// Pull and load fetch their layer blobs before taking the lock (a blob
+// is published atomically under its digest, so writers agree) and hold
+// it only to unpack and publish.
 package image
 
 import (
