@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/vishvananda/netlink"
 )
@@ -122,7 +121,7 @@ func (s *Store) reapAll() {
 
 // Joined containers (--network container:NAME) keep the owner's network
 // namespace alive after the owner stopped: its veths must then be deleted
-// synchronously. A marker joined/<owner>.<joiner> says so.
+// synchronously. A marker joined/<joiner> holding the owner's ID says so.
 
 func (s *Store) joinedDir() string { return filepath.Join(s.dir, "joined") }
 
@@ -131,31 +130,31 @@ func (s *Store) Join(owner, joiner string) error {
 	if err := os.MkdirAll(s.joinedDir(), 0o700); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(s.joinedDir(), owner+"."+joiner), nil, 0o600)
+	return os.WriteFile(filepath.Join(s.joinedDir(), joiner), []byte(owner), 0o600)
 }
 
 // Unjoin removes joiner's marker (it stopped).
 func (s *Store) Unjoin(joiner string) {
-	ents, _ := os.ReadDir(s.joinedDir())
-	for _, e := range ents {
-		if strings.HasSuffix(e.Name(), "."+joiner) {
-			_ = os.Remove(filepath.Join(s.joinedDir(), e.Name()))
-		}
-	}
+	_ = os.Remove(filepath.Join(s.joinedDir(), joiner))
 }
 
 // shared reports whether a joiner may still hold owner's namespace.
 func (s *Store) shared(owner string) bool {
-	m, _ := filepath.Glob(filepath.Join(s.joinedDir(), owner+".*"))
-	return len(m) > 0
+	ents, _ := os.ReadDir(s.joinedDir())
+	for _, e := range ents {
+		if b, err := os.ReadFile(filepath.Join(s.joinedDir(), e.Name())); err == nil && string(b) == owner {
+			return true
+		}
+	}
+	return false
 }
 
 // pruneJoined drops the markers of joiners that do not run.
 func (s *Store) pruneJoined(running func(id string) bool) {
 	ents, _ := os.ReadDir(s.joinedDir())
 	for _, e := range ents {
-		if _, joiner, ok := strings.Cut(e.Name(), "."); ok && !running(joiner) {
-			_ = os.Remove(filepath.Join(s.joinedDir(), e.Name()))
+		if !running(e.Name()) {
+			s.Unjoin(e.Name())
 		}
 	}
 }
