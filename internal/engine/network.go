@@ -41,8 +41,8 @@ func (e *Engine) prepareNetwork(img *image.Image, o *RunOptions, rec *state.Cont
 		mode = network.DefaultName
 	}
 	bridged := mode != "none" && mode != "host"
-	if strings.HasPrefix(mode, "container:") {
-		return errors.New("--network container:NAME is not supported: the runtime cannot join another container's namespaces yet")
+	if ref, ok := joinTarget(mode); ok {
+		return e.prepareJoin(o, rec, ref, opts)
 	}
 	if !bridged && (len(n.Publish) > 0 || n.PublishAll) {
 		return fmt.Errorf("conflicting options: port publishing and the container type network mode %q", mode)
@@ -199,7 +199,7 @@ func writeResolvConf(dir string, n NetOptions, hostNet bool) (specs.Mount, error
 // networks. A container without a request (none, host) costs one stat.
 func (e *Engine) attachNetwork(rec *state.Container, pid int) error {
 	if _, err := os.Stat(network.RequestPath(rec.Dir)); err != nil {
-		return nil
+		return e.attachJoined(rec)
 	}
 	st, err := e.Networks()
 	if err != nil {
@@ -213,6 +213,7 @@ func (e *Engine) attachNetwork(rec *state.Container, pid int) error {
 // cheap when there is nothing.
 func (e *Engine) detachNetwork(id string) {
 	if !network.HasLive(e.cfg.Root, id) {
+		network.Unjoin(e.cfg.Root, id)
 		return
 	}
 	st, err := e.Networks()

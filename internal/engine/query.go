@@ -135,21 +135,21 @@ func procUID(dir string) (int, error) {
 
 // InspectData is Docker's `inspect` shape for a container.
 type InspectData struct {
-	ID              string         `json:"Id"`
-	Created         time.Time      `json:"Created"`
-	Path            string         `json:"Path"`
-	Args            []string       `json:"Args"`
-	State           InspectState   `json:"State"`
-	Image           string         `json:"Image"`
-	LogPath         string         `json:"LogPath"`
-	Name            string         `json:"Name"`
-	RestartCount    int            `json:"RestartCount"`
-	Driver          string         `json:"Driver"`
-	HostConfig      HostConfig     `json:"HostConfig"`
-	GraphDriver     GraphDriver    `json:"GraphDriver"`
-	Mounts          []state.Mount  `json:"Mounts"`
-	Config          InspectConfig  `json:"Config"`
-	NetworkSettings map[string]any `json:"NetworkSettings"`
+	ID              string           `json:"Id"`
+	Created         time.Time        `json:"Created"`
+	Path            string           `json:"Path"`
+	Args            []string         `json:"Args"`
+	State           InspectState     `json:"State"`
+	Image           string           `json:"Image"`
+	LogPath         string           `json:"LogPath"`
+	Name            string           `json:"Name"`
+	RestartCount    int              `json:"RestartCount"`
+	Driver          string           `json:"Driver"`
+	HostConfig      HostConfig       `json:"HostConfig"`
+	GraphDriver     GraphDriver      `json:"GraphDriver"`
+	Mounts          []state.Mount    `json:"Mounts"`
+	Config          InspectConfig    `json:"Config"`
+	NetworkSettings *NetworkSettings `json:"NetworkSettings"`
 }
 
 // InspectState is State in inspect.
@@ -231,7 +231,7 @@ func (e *Engine) Inspect(ref string) (*InspectData, error) {
 			"UpperDir": filepath.Join(c.Dir, "upper"), "WorkDir": filepath.Join(c.Dir, "work"), "MergedDir": filepath.Join(c.Dir, "merged"),
 		}},
 		Mounts:          append([]state.Mount{}, c.Mounts...),
-		NetworkSettings: map[string]any{},
+		NetworkSettings: e.networkSettings(c, opts.Net.Network),
 		Config: InspectConfig{
 			Hostname: spec.Hostname, User: opts.User, Tty: c.Tty, OpenStdin: c.OpenStdin,
 			Cmd: opts.Cmd, Image: c.Image, WorkingDir: opts.Workdir, StopSignal: c.StopSignal,

@@ -196,10 +196,7 @@ func (e *Engine) mountRootfs(img *image.Image, dir string, transient bool) (stri
 }
 
 func (e *Engine) generateSpec(img *image.Image, o *RunOptions, rec *state.Container) (*specs.Spec, error) {
-	hostname := o.Hostname
-	if hostname == "" {
-		hostname = rec.ID[:12]
-	}
+	hostname := e.runHostname(o, rec)
 	opts := o.Options
 	opts.CgroupsPath = e.cfg.CgroupParent + "/" + rec.ID
 	etc, err := writeEtcFiles(rec.Dir, hostname)

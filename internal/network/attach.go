@@ -63,7 +63,7 @@ func (s *Store) plug(l *Live, a Attachment, i int) error {
 			return errors.New("user specified IP address is supported on user defined networks only")
 		}
 	}
-	ip, err := p.allocate(want)
+	ip, err := s.allocateFor(n, p, want)
 	if err != nil {
 		return fmt.Errorf("network %s: %w", n.Name, err)
 	}
@@ -148,8 +148,11 @@ func (s *Store) detachLocked(id string) error {
 		return nil
 	}
 	var errs []error
+	// The veths go with the container's namespace, unless a joined
+	// container still lives in it.
+	keep := !s.shared(id)
 	for _, ep := range l.Endpoints {
-		errs = append(errs, s.unplug(ep))
+		errs = append(errs, s.unplug(ep, keep))
 	}
 	if err := os.Remove(s.livePath(id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		errs = append(errs, err)
@@ -159,14 +162,22 @@ func (s *Store) detachLocked(id string) error {
 	return errors.Join(errs...)
 }
 
-// unplug releases one endpoint: the host end of the veth (gone already
-// when the netns died) and the address.
-func (s *Store) unplug(ep Endpoint) error {
-	err := deleteLink(ep.HostVeth)
+// unplug releases one endpoint: the host end of the veth and the address.
+// With toKernel the veth is left for the kernel to delete with the
+// container's namespace and the address drains (see drain.go).
+func (s *Store) unplug(ep Endpoint, toKernel bool) error {
 	n, nerr := s.read(ep.Network)
 	if nerr != nil || n.ID != ep.NetworkID {
-		return err
+		// The network is gone, and its lease with it.
+		if toKernel {
+			return nil
+		}
+		return deleteLink(ep.HostVeth)
 	}
+	if toKernel {
+		return s.drain(ep)
+	}
+	err := deleteLink(ep.HostVeth)
 	p, perr := s.loadPool(n)
 	if perr != nil {
 		return errors.Join(err, perr)
@@ -201,9 +212,12 @@ func (s *Store) syncLocked(changed *Live) error {
 	}
 	var errs []error
 	for _, n := range nets {
-		if used[n.Name] {
+		switch {
+		case used[n.Name] || (n.Name == DefaultName && !s.teardown):
+			// The default bridge stays while its network exists, as
+			// docker0 does: no bridge and table set-up per container.
 			rs.nets = append(rs.nets, n)
-		} else {
+		default:
 			errs = append(errs, deleteLink(n.Bridge))
 		}
 	}
@@ -287,12 +301,14 @@ func (s *Store) Repair(running func(id string) bool) []string {
 	}
 	defer unlock()
 	var fixed []string
+	s.pruneJoined(running)
 	all, _ := s.lives()
 	for _, l := range all {
 		if !running(l.ID) && s.detachLocked(l.ID) == nil {
 			fixed = append(fixed, "network endpoints of "+l.ID[:12])
 		}
 	}
+	s.reapAll()
 	nets, _ := s.List()
 	all, _ = s.lives()
 	for _, n := range nets {
@@ -300,6 +316,11 @@ func (s *Store) Repair(running func(id string) bool) []string {
 			fixed = append(fixed, "address leases of network "+n.Name)
 		}
 	}
+	// Nothing running: the default bridge and the table go too (and
+	// come back with the next container), and the table is rewritten
+	// from scratch in case something outside changed it.
+	s.teardown = len(all) == 0
+	s.forceTable = true
 	_ = s.syncLocked(&Live{})
 	return fixed
 }
@@ -341,7 +362,7 @@ func (s *Store) Connect(dir string, pid int, a Attachment) error {
 	if err := s.plug(l, a, len(l.Endpoints)); err != nil {
 		// Undo only the new endpoint: release what plug recorded.
 		if ep := l.endpoint(a.Network); ep != nil && len(l.Endpoints) > 0 && &l.Endpoints[len(l.Endpoints)-1] == ep {
-			_ = s.unplug(*ep)
+			_ = s.unplug(*ep, false)
 			l.Endpoints = l.Endpoints[:len(l.Endpoints)-1]
 			_ = s.writeLive(l)
 		}
@@ -365,7 +386,7 @@ func (s *Store) Disconnect(id, name string) error {
 	if ep == nil {
 		return nil
 	}
-	uerr := s.unplug(*ep)
+	uerr := s.unplug(*ep, false)
 	kept := l.Endpoints[:0]
 	for _, e := range l.Endpoints {
 		if e.Network != name {

@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -24,8 +27,22 @@ type dnat struct {
 }
 
 // syncTable replaces cocin's table with rs in one atomic batch (add,
-// delete, re-add), or deletes it when nothing needs it.
+// delete, re-add), or deletes it when nothing needs it. A rule set equal
+// to the one last written (since boot) is not written again: a container
+// without published ports on an existing network changes nothing.
 func (s *Store) syncTable(rs ruleset) error {
+	sum := rs.fingerprint()
+	if !s.forceTable && s.tableSum() == sum {
+		return nil
+	}
+	if err := s.writeTable(rs); err != nil {
+		_ = os.Remove(s.tableSumPath())
+		return err
+	}
+	return writeAtomic(s.tableSumPath(), []byte(sum))
+}
+
+func (s *Store) writeTable(rs ruleset) error {
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("nftables: %w", err)
@@ -164,4 +181,26 @@ func dnatRule(p dnat) []expr.Any {
 		&expr.Immediate{Register: 2, Data: binaryutil.BigEndian.PutUint16(p.ContainerPort)},
 		&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegProtoMin: 2, Specified: true},
 	)
+}
+
+func (s *Store) tableSumPath() string { return filepath.Join(s.dir, "table.sum") }
+
+func (s *Store) tableSum() string {
+	b, _ := os.ReadFile(s.tableSumPath())
+	return string(b)
+}
+
+// fingerprint names everything the table is built from, and the boot (a
+// reboot empties the kernel's tables).
+func (rs ruleset) fingerprint() string {
+	var b strings.Builder
+	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	b.Write(boot)
+	for _, n := range rs.nets {
+		fmt.Fprintf(&b, "net %s %s %s %t\n", n.Bridge, n.Subnet, n.Gateway, n.Internal)
+	}
+	for _, p := range rs.ports {
+		fmt.Fprintf(&b, "port %s %s %d %d %s\n", p.HostIP, p.Proto, p.HostPort, p.ContainerPort, p.ctrIP)
+	}
+	return b.String()
 }

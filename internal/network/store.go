@@ -73,6 +73,10 @@ func (n *Network) addrCIDR(ip string) string {
 type Store struct {
 	dir  string
 	inst string // "" for the default root, else a short hash of the root
+	// teardown removes the default bridge when no container uses it;
+	// forceTable rewrites the table even when its rules did not change
+	// (both for Repair).
+	teardown, forceTable bool
 }
 
 // Open returns the store of the installation rooted at root.

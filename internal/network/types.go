@@ -150,3 +150,7 @@ func HasLive(root, id string) bool {
 	_, err := os.Stat(filepath.Join(root, "networks", "live", id+".json"))
 	return err == nil
 }
+
+// Unjoin removes, without opening the store, the marker of a container
+// that ran in another's network namespace (one failed unlink otherwise).
+func Unjoin(root, id string) { _ = os.Remove(filepath.Join(root, "networks", "joined", id)) }

@@ -6,10 +6,21 @@ import specs "github.com/opencontainers/runtime-spec/specs-go"
 type NetworkOptions struct {
 	// Host shares the host's network namespace (--network host).
 	Host bool
+	// Path joins an existing network namespace (--network container:NAME).
+	Path string
 }
 
-// applyNetwork drops the network namespace for --network host.
+// applyNetwork drops the network namespace for --network host, or points
+// it at another container's.
 func applyNetwork(s *specs.Spec, o NetworkOptions) {
+	if o.Path != "" {
+		for i := range s.Linux.Namespaces {
+			if s.Linux.Namespaces[i].Type == specs.NetworkNamespace {
+				s.Linux.Namespaces[i].Path = o.Path
+			}
+		}
+		return
+	}
 	if !o.Host {
 		return
 	}

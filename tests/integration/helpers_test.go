@@ -52,11 +52,13 @@ func newBareEnv(t *testing.T) *engineEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &engineEnv{
+	e := &engineEnv{
 		Root:         filepath.Join(dir, "root"),
 		RunRoot:      filepath.Join(dir, "run"),
 		CgroupParent: cgroupParent + "-" + filepath.Base(dir)[len("env-"):],
 	}
+	registerEnv(e)
+	return e
 }
 
 // newEnv returns a private installation with the busybox image imported.

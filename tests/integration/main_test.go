@@ -67,6 +67,7 @@ func runSuite(m *testing.M) int {
 
 	before := snapshotHost()
 	code := setupAndRun(m)
+	pruneEnvs()
 	after := snapshotHost()
 
 	if leaks := after.newSince(before); !leaks.empty() {
@@ -114,6 +115,7 @@ func setupAndRun(m *testing.M) int {
 		RunRoot:      filepath.Join(tmpBase, "run"),
 		CgroupParent: cgroupParent,
 	}
+	registerEnv(defaultEnv)
 	if r := defaultEnv.exec(nil, "", 2*time.Minute, "import", busyboxTar, "busybox"); r.Code != 0 {
 		fmt.Fprintf(os.Stderr, "integration: FAIL: cocin import %s busybox: %s", busyboxTar, r)
 		return 1
