@@ -136,6 +136,9 @@ func (e *Engine) Prune(o PruneOptions) (*PruneReport, error) {
 // repairLeftovers removes what crashed commands left behind.
 func (e *Engine) repairLeftovers() []string {
 	var fixed []string
+	for _, d := range e.Containers.RemoveLeftovers() {
+		fixed = append(fixed, "interrupted removal "+d)
+	}
 	known := map[string]bool{}
 	ctrs, _ := e.Containers.List()
 	for _, c := range ctrs {

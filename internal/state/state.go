@@ -221,13 +221,32 @@ func (s *Store) Lock(id string) (func(), error) {
 
 // Delete removes the record, its directory and its name.
 func (s *Store) Delete(c *Container) error {
-	if err := os.RemoveAll(s.Dir(c.ID)); err != nil {
+	// Rename first: a concurrent command that takes the lock or rewrites
+	// the record (creating files in the directory) then finds it gone,
+	// instead of racing the recursive removal.
+	tomb := filepath.Join(s.dir, ".removing-"+c.ID)
+	if err := os.Rename(s.Dir(c.ID), tomb); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove container dir: %w", err)
+	}
+	if err := os.RemoveAll(tomb); err != nil {
 		return fmt.Errorf("remove container dir: %w", err)
 	}
 	if c.Name != "" {
 		s.ReleaseName(c.Name, c.ID)
 	}
 	return nil
+}
+
+// RemoveLeftovers deletes directories an interrupted Delete left behind.
+func (s *Store) RemoveLeftovers() []string {
+	ents, _ := os.ReadDir(s.dir)
+	var out []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".removing-") && os.RemoveAll(filepath.Join(s.dir, e.Name())) == nil {
+			out = append(out, e.Name())
+		}
+	}
+	return out
 }
 
 // List returns every record. Records that cannot be read (a crash between
