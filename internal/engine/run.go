@@ -187,7 +187,7 @@ func (e *Engine) mountRootfs(img *image.Image, dir string, transient bool) (stri
 		if err != nil {
 			return "", err
 		}
-		return mountRootfsIDMapped(lowers, dir, m)
+		return e.mountRootfsUserns(img, lowers, dir, m)
 	}
 	if transient {
 		return layer.MountTransientRootfs(lowers, dir)

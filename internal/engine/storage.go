@@ -188,6 +188,9 @@ func (e *Engine) realize(p *prepared, r mountReq, rootfs string) (specs.Mount, s
 		if err != nil {
 			return m, rm, err
 		}
+		if err := usernsVolume(rootfs, v); err != nil {
+			return m, rm, err
+		}
 		m.Source, rm.Source, rm.Name, rm.Driver = v.Mountpoint, v.Mountpoint, v.Name, v.Driver
 		m.Options = append(m.Options, "rprivate")
 	}

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/cocin-dev/cocin/internal/layer"
 	"github.com/cocin-dev/cocin/internal/specgen"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -94,21 +93,6 @@ func hostID(m []specs.LinuxIDMapping, id uint32) uint32 {
 		}
 	}
 	return 65534
-}
-
-// mountRootfsIDMapped mounts the layers through idmapped mounts of a user
-// namespace with the container's mapping.
-func mountRootfsIDMapped(lowers []string, dir string, m *idMap) (string, error) {
-	fd, err := usernsFD(m)
-	if err != nil {
-		return "", fmt.Errorf("userns-remap: %w", err)
-	}
-	defer unix.Close(fd)
-	rootfs, err := layer.MountRootfsIDMapped(lowers, dir, fd, int(hostID(m.UIDs, 0)), int(hostID(m.GIDs, 0)))
-	if err != nil {
-		return "", fmt.Errorf("userns-remap: %w", err)
-	}
-	return rootfs, nil
 }
 
 // usernsFD returns a handle on a new user namespace with the mapping. A

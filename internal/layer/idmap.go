@@ -10,6 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// ErrNoIDMap reports that the kernel or the layers' filesystem cannot
+// make idmapped mounts (mount_setattr refuses MOUNT_ATTR_IDMAP).
+var ErrNoIDMap = errors.New("idmapped mounts are not supported")
+
 // MountRootfsIDMapped mounts a rootfs for a container in a user namespace:
 // each read-only layer is seen through an idmapped mount (mount_setattr
 // MOUNT_ATTR_IDMAP with usernsFD), so the image's root-owned files belong
@@ -18,7 +22,7 @@ import (
 // mounted on them: overlayfs keeps private clones of its layers, so they
 // are detached right away and nothing is left to clean up but the overlay.
 func MountRootfsIDMapped(lowerDirs []string, ctrDir string, usernsFD, rootUID, rootGID int) (rootfs string, err error) {
-	upper, work, merged := rootfsDirs(ctrDir)
+	_, _, merged := rootfsDirs(ctrDir)
 	if IsMounted(merged) {
 		return merged, nil
 	}
@@ -44,6 +48,24 @@ func MountRootfsIDMapped(lowerDirs []string, ctrDir string, usernsFD, rootUID, r
 		}
 		mapped = append(mapped, dst)
 	}
+	return mountOwnedOverlay(mapped, ctrDir, rootUID, rootGID)
+}
+
+// MountRootfsShifted mounts a rootfs for a container in a user namespace
+// from layers whose owners are shifted on disk already (ShiftedDir): the
+// fallback where idmapped mounts are not available.
+func MountRootfsShifted(shiftedLowers []string, ctrDir string, rootUID, rootGID int) (string, error) {
+	_, _, merged := rootfsDirs(ctrDir)
+	if IsMounted(merged) {
+		return merged, nil
+	}
+	return mountOwnedOverlay(shiftedLowers, ctrDir, rootUID, rootGID)
+}
+
+// mountOwnedOverlay mounts the overlay with its writable layer owned by
+// the host ids of the container's root.
+func mountOwnedOverlay(lowers []string, ctrDir string, rootUID, rootGID int) (string, error) {
+	upper, work, merged := rootfsDirs(ctrDir)
 	for _, d := range []string{ctrDir, upper, work, merged} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return "", err
@@ -54,7 +76,7 @@ func MountRootfsIDMapped(lowerDirs []string, ctrDir string, usernsFD, rootUID, r
 			return "", err
 		}
 	}
-	if err := mountOverlay(mapped, upper, work, merged, false); err != nil {
+	if err := mountOverlay(lowers, upper, work, merged, false); err != nil {
 		return "", fmt.Errorf("mount rootfs of %s: %w", ctrDir, err)
 	}
 	// overlayfs gives a fresh upper root the on-disk owner of the lower
@@ -71,15 +93,15 @@ func MountRootfsIDMapped(lowerDirs []string, ctrDir string, usernsFD, rootUID, r
 func idmapMount(src, dst string, usernsFD int) error {
 	fd, err := unix.OpenTree(unix.AT_FDCWD, src, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
 	if err != nil {
+		if errors.Is(err, unix.ENOSYS) {
+			return fmt.Errorf("%w: open_tree: %w", ErrNoIDMap, err)
+		}
 		return fmt.Errorf("open_tree: %w", err)
 	}
 	defer unix.Close(fd)
 	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP | unix.MOUNT_ATTR_RDONLY, Userns_fd: uint64(usernsFD)}
 	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
-		if errors.Is(err, unix.EINVAL) {
-			return fmt.Errorf("the filesystem does not support idmapped mounts: %w", err)
-		}
-		return fmt.Errorf("mount_setattr: %w", err)
+		return fmt.Errorf("%w: mount_setattr: %w", ErrNoIDMap, err)
 	}
 	if err := os.Mkdir(dst, 0o700); err != nil {
 		return err
