@@ -38,6 +38,9 @@ type monitorConfig struct {
 	// Fresh: the container was made by this `run`, so a failed first
 	// start removes it; a `start` of an existing container keeps it.
 	Fresh bool `json:"fresh"`
+	// GoMonitor keeps the whole run in Go (COCIN_GO_MONITOR=1), not in
+	// the C loop of internal/cmonitor: for comparison and as a fallback.
+	GoMonitor bool `json:"goMonitor,omitempty"`
 }
 
 // syncMsg is what the monitor reports to the launching command (fd 4).
@@ -81,7 +84,7 @@ func (e *Engine) launchMonitor(id string, waitAttach, fresh bool) (*json.Decoder
 	}
 	// The monitor outlives us; its exit is not ours to wait for.
 	_ = cmd.Process.Release()
-	err = json.NewEncoder(cfgW).Encode(monitorConfig{Engine: e.cfg, ID: id, WaitAttach: waitAttach, Fresh: fresh})
+	err = json.NewEncoder(cfgW).Encode(monitorConfig{Engine: e.cfg, ID: id, WaitAttach: waitAttach, Fresh: fresh, GoMonitor: os.Getenv("COCIN_GO_MONITOR") == "1"})
 	cfgW.Close()
 	if err != nil {
 		syncR.Close()
@@ -160,24 +163,26 @@ func (m *monitor) run() error {
 	}
 	defer m.ln.Close()
 	defer m.removeSocket()
-	first := true
+	code, err := m.runOnce(true)
+	if err != nil {
+		m.cleanupFailed(err)
+		return err
+	}
+	m.afterExit(code)
+	return nil
+}
+
+// afterExit applies --rm and the restart policy once the container exited
+// with code, running it again as long as the policy says.
+func (m *monitor) afterExit(code int) {
 	for {
-		code, err := m.runOnce(first)
-		if err != nil {
-			if first {
-				m.cleanupFailed(err)
-				return err
-			}
-			code = 128
-		}
-		first = false
 		delay, again := m.shouldRestart(code)
 		if !again {
 			m.hub.finish(code)
 			if m.rec.AutoRemove {
 				_ = m.e.removeContainer(m.rec)
 			}
-			return nil
+			return
 		}
 		m.markRestarting()
 		time.Sleep(delay)
@@ -186,7 +191,11 @@ func (m *monitor) run() error {
 				m.e.recordExit(m.rec.ID, code, false, err)
 			}
 			m.hub.finish(code)
-			return nil
+			return
+		}
+		var err error
+		if code, err = m.runOnce(false); err != nil {
+			code = 128
 		}
 	}
 }
@@ -290,10 +299,7 @@ func (m *monitor) runOnce(first bool) (int, error) {
 	}
 	if first {
 		m.report(syncMsg{Stage: "created", Pid: ctr.Pid})
-		go m.acceptClients()
-		if m.cfg.WaitAttach {
-			m.waitFirstClient(5 * time.Second)
-		}
+		m.acceptBeforeStart()
 	}
 	if err := m.e.Runtime.Start(m.rec.ID); err != nil {
 		return 0, err
@@ -305,6 +311,7 @@ func (m *monitor) runOnce(first bool) (int, error) {
 	if first {
 		m.report(syncMsg{Stage: "started", Pid: ctr.Pid})
 	}
+	m.execLoop(ctr.Pid, stdio) // returns only if the C loop is not used
 	copiers := stdio.pump(m)
 	code := reapUntil(ctr.Pid)
 	oom, _ := ctr.Cgroup().OOMKilled()
