@@ -185,7 +185,7 @@ func (m *monitor) afterExit(code int) {
 			return
 		}
 		m.markRestarting()
-		time.Sleep(delay)
+		m.backoff(delay)
 		if wanted, err := m.remountIfWanted(); !wanted || err != nil {
 			if err != nil {
 				m.e.recordExit(m.rec.ID, code, false, err)

@@ -245,3 +245,19 @@ func (m *monitor) reload(h handover) error {
 	}
 	return nil
 }
+
+// backoff waits out a restart's back-off, but not for a container removed
+// or stopped meanwhile: its monitor would linger for up to a minute.
+func (m *monitor) backoff(d time.Duration) {
+	end := time.Now().Add(d)
+	for {
+		left := time.Until(end)
+		if left <= 0 {
+			return
+		}
+		time.Sleep(min(left, 100*time.Millisecond))
+		if c, err := m.e.Containers.Get(m.rec.ID); err != nil || c.ManuallyStopped {
+			return
+		}
+	}
+}
