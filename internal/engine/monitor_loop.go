@@ -60,7 +60,8 @@ func (m *monitor) execLoop(pid int, s *monitorStdio) {
 	}
 	files, args, err := m.loopArgs(pid, s)
 	if err == nil {
-		err = execKeeping(cmonitor.Arg0, args, files)
+		// Returns only if the exec failed: then the run carries on in Go.
+		_ = execKeeping(cmonitor.Arg0, args, files)
 	}
 	for _, f := range files {
 		if f != nil && f != s.outR && f != s.errR && f != m.pty && f != m.stdinW {
