@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/cocin-dev/cocin/internal/cli"
+	"github.com/cocin-dev/cocin/internal/cmonitor" // the monitor's C loop (constructor)
 	"github.com/cocin-dev/cocin/internal/engine"
 	_ "github.com/cocin-dev/cocin/internal/nsenter" // joins namespaces before Go starts (exec)
 	"github.com/cocin-dev/cocin/internal/runtime"
@@ -24,6 +25,9 @@ func main() {
 		return
 	case engine.MonitorArg0:
 		engine.MonitorMain()
+		return
+	case cmonitor.FinishArg0:
+		engine.MonitorFinishMain()
 		return
 	}
 	if filepath.Base(os.Args[0]) == runtimecli.Arg0 {

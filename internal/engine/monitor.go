@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -38,6 +37,9 @@ type monitorConfig struct {
 	// Fresh: the container was made by this `run`, so a failed first
 	// start removes it; a `start` of an existing container keeps it.
 	Fresh bool `json:"fresh"`
+	// GoMonitor keeps the whole run in Go (COCIN_GO_MONITOR=1), not in
+	// the C loop of internal/cmonitor: for comparison and as a fallback.
+	GoMonitor bool `json:"goMonitor,omitempty"`
 }
 
 // syncMsg is what the monitor reports to the launching command (fd 4).
@@ -81,7 +83,7 @@ func (e *Engine) launchMonitor(id string, waitAttach, fresh bool) (*json.Decoder
 	}
 	// The monitor outlives us; its exit is not ours to wait for.
 	_ = cmd.Process.Release()
-	err = json.NewEncoder(cfgW).Encode(monitorConfig{Engine: e.cfg, ID: id, WaitAttach: waitAttach, Fresh: fresh})
+	err = json.NewEncoder(cfgW).Encode(monitorConfig{Engine: e.cfg, ID: id, WaitAttach: waitAttach, Fresh: fresh, GoMonitor: os.Getenv("COCIN_GO_MONITOR") == "1"})
 	cfgW.Close()
 	if err != nil {
 		syncR.Close()
@@ -161,37 +163,39 @@ func (m *monitor) run() error {
 	}
 	defer m.ln.Close()
 	defer m.removeSocket()
-	first := true
+	code, err := m.runOnce(true)
+	if err != nil {
+		m.cleanupFailed(err)
+		return err
+	}
+	m.afterExit(code)
+	return nil
+}
+
+// afterExit applies --rm and the restart policy once the container exited
+// with code, running it again as long as the policy says.
+func (m *monitor) afterExit(code int) {
 	for {
-		code, err := m.runOnce(first)
-		if err != nil {
-			if first {
-				m.cleanupFailed(err)
-				return err
-			}
-			code = 128
-		}
-		first = false
 		delay, again := m.shouldRestart(code)
 		if !again {
 			m.hub.finish(code)
 			if m.rec.AutoRemove {
 				_ = m.e.removeContainer(m.rec)
 			}
-			return nil
+			return
 		}
 		m.markRestarting()
-		// stop and rm wake us (SIGUSR1) to look at the record again.
-		select {
-		case <-time.After(delay):
-		case <-m.wake:
-		}
+		m.backoff(delay)
 		if wanted, err := m.remountIfWanted(); !wanted || err != nil {
 			if err != nil {
 				m.e.recordExit(m.rec.ID, code, false, err)
 			}
 			m.hub.finish(code)
-			return nil
+			return
+		}
+		var err error
+		if code, err = m.runOnce(false); err != nil {
+			code = 128
 		}
 	}
 }
@@ -205,14 +209,7 @@ func (m *monitor) setup() error {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return err
 	}
-	// Catch, not ignore: Go keeps an ignored SIGHUP or SIGINT ignored
-	// across exec (for nohup), so the container would inherit SIG_IGN and
-	// `kill -s HUP`/`INT` would do nothing. Caught signals are reset to
-	// their default in the child. The channel is never read: extra
-	// signals are dropped.
-	signal.Notify(make(chan os.Signal, 1), unix.SIGHUP, unix.SIGINT, unix.SIGPIPE, unix.SIGTERM)
-	m.wake = make(chan os.Signal, 1)
-	signal.Notify(m.wake, unix.SIGUSR1)
+	m.catchSignals()
 	e, err := New(m.cfg.Engine)
 	if err != nil {
 		return err
@@ -297,10 +294,7 @@ func (m *monitor) runOnce(first bool) (int, error) {
 	}
 	if first {
 		m.report(syncMsg{Stage: "created", Pid: ctr.Pid})
-		go m.acceptClients()
-		if m.cfg.WaitAttach {
-			m.waitFirstClient(5 * time.Second)
-		}
+		m.acceptBeforeStart()
 	}
 	if err := m.e.Runtime.Start(m.rec.ID); err != nil {
 		return 0, err
@@ -312,6 +306,7 @@ func (m *monitor) runOnce(first bool) (int, error) {
 	if first {
 		m.report(syncMsg{Stage: "started", Pid: ctr.Pid})
 	}
+	m.execLoop(ctr.Pid, stdio) // returns only if the C loop is not used
 	copiers := stdio.pump(m)
 	code := reapUntil(ctr.Pid)
 	oom, _ := ctr.Cgroup().OOMKilled()
