@@ -30,6 +30,10 @@ mkdir -p "$OUTDIR"
 C="$COCIN --root $OUTDIR/cocin-root --runroot $OUTDIR/cocin-run"
 P="podman --root $OUTDIR/podman-root --runroot $OUTDIR/podman-run --storage-driver overlay --events-backend none"
 cleanup() {
+	# Containers, and the bridge and nftables table of this private root.
+	# shellcheck disable=SC2086 # $C is a command with its flags
+	$C ps -aq 2>/dev/null | xargs -r $C rm -f >/dev/null 2>&1
+	$C system prune -f >/dev/null 2>&1
 	$C rmi -f big:1 >/dev/null 2>&1 || true
 	$P rmi -af >/dev/null 2>&1 || true
 	$P system reset -f >/dev/null 2>&1 || true

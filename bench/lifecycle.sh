@@ -26,6 +26,9 @@ mkdir -p "$OUTDIR"
 work=$(mktemp -d /tmp/cocin-bench-life.XXXXXX)
 export COCIN_ROOT=$work/root COCIN_RUNROOT=$work/run COCIN_CGROUP_PARENT=cocin-bench-life-$$
 cleanup() {
+	# Containers, and the bridge and nftables table of this private root.
+	"$COCIN" ps -aq 2>/dev/null | xargs -r "$COCIN" rm -f >/dev/null 2>&1
+	"$COCIN" system prune -f >/dev/null 2>&1
 	for d in /sys/fs/cgroup/*/"$COCIN_CGROUP_PARENT" /sys/fs/cgroup/"$COCIN_CGROUP_PARENT"; do
 		[ -d "$d" ] && rmdir "$d" 2>/dev/null
 	done

@@ -29,6 +29,9 @@ work=$(mktemp -d /var/tmp/cocin-bench-logs.XXXXXX)
 export COCIN_ROOT=$work/root COCIN_RUNROOT=$work/run COCIN_CGROUP_PARENT=cocin-bench-logs-$$
 cid="" pid=""
 cleanup() {
+	# Containers, and the bridge and nftables table of this private root.
+	"$COCIN" ps -aq 2>/dev/null | xargs -r "$COCIN" rm -f >/dev/null 2>&1
+	"$COCIN" system prune -f >/dev/null 2>&1
 	[ -n "$cid" ] && "$COCIN" rm -f "$cid" >/dev/null 2>&1
 	[ -n "$pid" ] && podman rm -f -t 0 "$pid" >/dev/null 2>&1
 	for d in /sys/fs/cgroup/*/"$COCIN_CGROUP_PARENT" /sys/fs/cgroup/"$COCIN_CGROUP_PARENT"; do

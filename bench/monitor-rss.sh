@@ -23,6 +23,9 @@ export COCIN_ROOT=$work/root COCIN_RUNROOT=$work/run COCIN_CGROUP_PARENT=cocin-b
 cocin_ids=()
 podman_ids=()
 cleanup() {
+	# Containers, and the bridge and nftables table of this private root.
+	"$COCIN" ps -aq 2>/dev/null | xargs -r "$COCIN" rm -f >/dev/null 2>&1
+	"$COCIN" system prune -f >/dev/null 2>&1
 	[ ${#cocin_ids[@]} -gt 0 ] && "$COCIN" rm -f "${cocin_ids[@]}" >/dev/null 2>&1
 	[ ${#podman_ids[@]} -gt 0 ] && podman rm -f -t 0 "${podman_ids[@]}" >/dev/null 2>&1
 	for d in /sys/fs/cgroup/*/"$COCIN_CGROUP_PARENT" /sys/fs/cgroup/"$COCIN_CGROUP_PARENT"; do

@@ -35,6 +35,9 @@ export COCIN_ROOT=$work/root COCIN_RUNROOT=$work/run COCIN_CGROUP_PARENT=cocin-b
 echo "cocin:200000:65536" >"$work/subid"
 export COCIN_SUBUID_FILE=$work/subid COCIN_SUBGID_FILE=$work/subid
 cleanup() {
+	# Containers, and the bridge and nftables table of this private root.
+	"$COCIN" ps -aq 2>/dev/null | xargs -r "$COCIN" rm -f >/dev/null 2>&1
+	"$COCIN" system prune -f >/dev/null 2>&1
 	"$COCIN" rm -f "$("$COCIN" ps -aq 2>/dev/null)" >/dev/null 2>&1 || true
 	"$COCIN" rmi busybox >/dev/null 2>&1 || true
 	rmdir /sys/fs/cgroup/*/"$COCIN_CGROUP_PARENT" 2>/dev/null || true
