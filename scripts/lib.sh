@@ -58,7 +58,7 @@ apt_install() {
 # harness can list (and clean) links and nftables tables, ca-certificates for
 # module downloads, libseccomp-dev to build cocin (seccomp profiles are compiled
 # with libseccomp), gcc and libc6-dev for the static probe the security tests build.
-COCIN_PACKAGES=(busybox-static ca-certificates iproute2 nftables libseccomp-dev gcc libc6-dev)
+COCIN_PACKAGES=(busybox-static ca-certificates iproute2 nftables libseccomp-dev gcc libc6-dev containerd)
 
 # install_deps: install COCIN_PACKAGES when root; otherwise only report what is missing.
 install_deps() {

@@ -39,6 +39,10 @@ type ExecOpts struct {
 	ConsoleSocket *os.File
 	// Detach leaves the process to a reaper of its own: Wait is unavailable.
 	Detach bool
+	// Reparent, with Detach, hands the process to the caller's nearest
+	// subreaper instead (runc exec -d): containerd's shim waits for the
+	// PID it reads from the pid file, so that PID must become its child.
+	Reparent bool
 	// Unconfined skips the container's seccomp filter (exec --privileged,
 	// like run --privileged).
 	Unconfined bool
@@ -175,7 +179,7 @@ func startExec(cg *cgroups.Cgroup, nsf []*os.File, cfg execConfig, o ExecOpts) (
 	for i, f := range nsf {
 		nss = append(nss, nsenter.Namespace{Type: baseName(f.Name()), Path: "/proc/self/fd/" + strconv.Itoa(fdExecNS+i)})
 	}
-	boot, err := nsenter.Bootstrap(nss, o.Detach)
+	boot, err := nsenter.Bootstrap(nss, o.Detach && !o.Reparent)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +205,7 @@ func startExec(cg *cgroups.Cgroup, nsf []*os.File, cfg execConfig, o ExecOpts) (
 		return nil, fmt.Errorf("start exec process: %w", err)
 	}
 	p.closeChildEnds()
-	proc, err := feedExec(cmd, cg, p, boot, cfg, o.Detach)
+	proc, err := feedExec(cmd, cg, p, boot, cfg, o)
 	if err != nil && cmd.ProcessState == nil && !o.Detach {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
@@ -283,7 +287,8 @@ func execCommand(exe string, cg *cgroups.Cgroup, p *pipes, nsf []*os.File, o Exe
 
 // feedExec places the process in the cgroup (v1), sends the namespaces and
 // the configuration, and reads nsenter's pid and the process's verdict.
-func feedExec(cmd *exec.Cmd, cg *cgroups.Cgroup, p *pipes, boot []byte, cfg execConfig, detach bool) (*Process, error) {
+func feedExec(cmd *exec.Cmd, cg *cgroups.Cgroup, p *pipes, boot []byte, cfg execConfig, o ExecOpts) (*Process, error) {
+	detach := o.Detach
 	if !cmd.SysProcAttr.UseCgroupFD {
 		if err := cg.AddProc(cmd.Process.Pid); err != nil {
 			return nil, fmt.Errorf("add exec process to the container's cgroup: %w", err)
@@ -308,6 +313,11 @@ func feedExec(cmd *exec.Cmd, cg *cgroups.Cgroup, p *pipes, boot []byte, cfg exec
 		return nil, &InitError{Message: m.Message, Code: orCode(m.Code, 125)}
 	}
 	proc := &Process{Pid: m.Pid, pidfd: -1}
+	if detach && o.Reparent {
+		// nsenter's parent exits at once; reaping it here orphans the
+		// process to the nearest subreaper above us.
+		_ = cmd.Wait()
+	}
 	if !detach {
 		// nsenter's parent exits at once: the process is reparented to
 		// us, a subreaper, and its pid stays ours until we reap it.

@@ -26,7 +26,10 @@ type initConfig struct {
 	Spec    *specs.Spec `json:"spec"`
 	Rootfs  string      `json:"rootfs"` // absolute host path
 	NoPivot bool        `json:"noPivot,omitempty"`
-	Trace   bool        `json:"trace,omitempty"`
+	// SharedMounts: no mount namespace of the init's own (see
+	// ownMountNamespace): no propagation change, chroot instead of pivot.
+	SharedMounts bool `json:"sharedMounts,omitempty"`
+	Trace        bool `json:"trace,omitempty"`
 	// CgroupNS asks the init to unshare a cgroup namespace once the parent
 	// has placed it in its cgroup.
 	CgroupNS bool `json:"cgroupns,omitempty"`

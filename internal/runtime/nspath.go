@@ -82,17 +82,3 @@ func setnsPath(ns specs.LinuxNamespace) error {
 	}
 	return nil
 }
-
-// needMountNamespace refuses a spec without a mount namespace of its own:
-// the init would mount /proc and pivot_root in the caller's namespace,
-// which on a host replaces everyone's root.
-func needMountNamespace(spec *specs.Spec) error {
-	if spec.Linux != nil {
-		for _, ns := range spec.Linux.Namespaces {
-			if ns.Type == specs.MountNamespace {
-				return nil
-			}
-		}
-	}
-	return fmt.Errorf("config has no mount namespace: cocin needs one to set up the root filesystem")
-}

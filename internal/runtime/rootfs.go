@@ -21,7 +21,12 @@ func (p *initProc) prepareRootfs() error {
 		fn   func() error
 	}{
 		{"make mounts private", p.setPropagation},
-		{"bind rootfs", func() error { return bindSelf(rootfs) }},
+		{"bind rootfs", func() error {
+			if p.cfg.SharedMounts {
+				return nil // chroot needs no mount point
+			}
+			return bindSelf(rootfs)
+		}},
 		{"mounts (proc, sys, dev, ...)", p.mountAll},
 		{"device nodes", func() error { return p.createDevices(rootfs) }},
 		{"console", p.setupConsole},
@@ -53,6 +58,9 @@ var propagationFlags = map[string]uintptr{
 // / becomes a slave (or what rootfsPropagation asks) before anything is
 // mounted. This is the mydocker bug that leaked /proc to systemd hosts.
 func (p *initProc) setPropagation() error {
+	if p.cfg.SharedMounts {
+		return nil
+	}
 	flag, ok := propagationFlags[p.spec.Linux.RootfsPropagation]
 	if !ok {
 		return fmt.Errorf("unknown rootfsPropagation %q", p.spec.Linux.RootfsPropagation)
@@ -410,6 +418,9 @@ func (p *initProc) devLinks() error {
 // never propagates to the host.
 func (p *initProc) pivot() error {
 	root := p.cfg.Rootfs
+	if p.cfg.SharedMounts {
+		return enterByChroot(root)
+	}
 	if p.cfg.NoPivot {
 		if err := unix.Chdir(root); err != nil {
 			return err

@@ -106,7 +106,7 @@ func (r *Runtime) Create(ctx context.Context, o CreateOpts) (c *Container, err e
 	if o.Spec == nil || o.Spec.Process == nil || o.Spec.Root == nil {
 		return nil, errors.New("config needs process and root")
 	}
-	if err := needMountNamespace(o.Spec); err != nil {
+	if err := checkSharedMounts(o.Spec); err != nil {
 		return nil, err
 	}
 	dir := r.dir(o.ID)
@@ -343,7 +343,7 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 	// period). A "cgroup" message then tells the init it is in place; it
 	// waits for that before anything that depends on its cgroup. With
 	// prestart or createRuntime hooks the pipe stays open for their result.
-	cfg := initConfig{Spec: o.Spec, Rootfs: rootfs, NoPivot: o.NoPivot, Trace: trace.FromContext(ctx) != nil, CgroupNS: cgroupNS, PreserveFDs: len(o.ExtraFiles), Seccomp: prog}
+	cfg := initConfig{Spec: o.Spec, Rootfs: rootfs, NoPivot: o.NoPivot, SharedMounts: !ownMountNamespace(o.Spec), Trace: trace.FromContext(ctx) != nil, CgroupNS: cgroupNS, PreserveFDs: len(o.ExtraFiles), Seccomp: prog}
 	cfg.State = specs.State{Version: specs.Version, ID: o.ID, Status: specs.StateCreated, Pid: c.Pid, Bundle: o.Bundle, Annotations: o.Spec.Annotations}
 	cfg.HookSync = len(hooksFor(o.Spec, HookPrestart))+len(hooksFor(o.Spec, HookCreateRuntime)) > 0
 	enc := json.NewEncoder(cfgW)

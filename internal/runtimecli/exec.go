@@ -56,7 +56,7 @@ func (a *app) exec(id string, argv []string, o *execFlags) error {
 	if err != nil {
 		return err
 	}
-	eo := runtime.ExecOpts{Process: proc, Detach: o.detach}
+	eo := runtime.ExecOpts{Process: proc, Detach: o.detach, Reparent: o.detach}
 	if !proc.Terminal {
 		eo.Stdin, eo.Stdout, eo.Stderr = os.Stdin, os.Stdout, os.Stderr
 	}
