@@ -32,9 +32,10 @@ func (v Version) String() string {
 // mountRoot is where every distribution mounts cgroupfs.
 const mountRoot = "/sys/fs/cgroup"
 
-// v1Controllers are the v1 controllers a container gets a directory on. The
-// others (net_cls, perf_event, hugetlb, rdma, name=systemd) are left alone.
-var v1Controllers = []string{"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"}
+// v1Controllers are the v1 controllers a container gets a directory on
+// (those that are mounted). The others (net_cls, perf_event, rdma,
+// name=systemd) are left alone.
+var v1Controllers = []string{"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "hugetlb"}
 
 // Detect reports the layout of this host: V2 when /sys/fs/cgroup itself is a
 // cgroup2 mount, V1 otherwise (including hybrid hosts).

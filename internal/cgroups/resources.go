@@ -3,6 +3,7 @@ package cgroups
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -78,12 +79,12 @@ func (c *Cgroup) set(r *specs.LinuxResources) error {
 		return nil
 	}
 	steps := []func(*specs.LinuxResources) error{
-		c.setV1Cpuset, c.setV1Memory, c.setV1CPU, c.setPids, c.setV1Blkio, c.setV1Devices,
+		c.setV1Cpuset, c.setV1Memory, c.setV1CPU, c.setPids, c.setV1Blkio, c.setV1Devices, c.setHugetlb,
 	}
 	if c.fs.version == V2 {
 		// unified goes last so that its raw values win, as in runc.
 		steps = []func(*specs.LinuxResources) error{
-			c.setV2Cpuset, c.setV2Memory, c.setV2CPU, c.setPids, c.setV2IO, c.setUnified, c.setV2Devices,
+			c.setV2Cpuset, c.setV2Memory, c.setV2CPU, c.setPids, c.setV2IO, c.setHugetlb, c.setUnified, c.setV2Devices,
 		}
 	}
 	for _, step := range steps {
@@ -135,4 +136,45 @@ func throttleFiles(b *specs.LinuxBlockIO) []struct {
 
 func devNum(d specs.LinuxBlockIODevice) string {
 	return fmt.Sprintf("%d:%d", d.Major, d.Minor)
+}
+
+// setHugetlb writes the hugepage limits: hugetlb.<size>.limit_in_bytes on
+// v1, hugetlb.<size>.max on v2. A page size the kernel does not offer has
+// no file there, which is reported as such.
+func (c *Cgroup) setHugetlb(r *specs.LinuxResources) error {
+	if len(r.HugepageLimits) == 0 {
+		return nil
+	}
+	dir, suffix := c.paths[""], "max"
+	if c.fs.version == V1 {
+		var err error
+		if dir, err = c.dir("hugetlb"); err != nil {
+			return err
+		}
+		suffix = "limit_in_bytes"
+	}
+	for _, l := range r.HugepageLimits {
+		file := "hugetlb." + l.Pagesize + "." + suffix
+		if !validPagesize(l.Pagesize) || !exists(dir, file) {
+			return fmt.Errorf("hugepage size %q is not offered by this kernel", l.Pagesize)
+		}
+		if err := writeFile(dir, file, strconv.FormatUint(l.Limit, 10)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validPagesize accepts the kernel's names: digits and KB, MB or GB.
+func validPagesize(s string) bool {
+	n := strings.TrimRight(s, "KMGB")
+	if n == "" || len(s)-len(n) != 2 || !strings.HasSuffix(s, "B") {
+		return false
+	}
+	for _, r := range n {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

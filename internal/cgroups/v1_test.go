@@ -79,8 +79,9 @@ func TestV1Comounted(t *testing.T) {
 	if p["cpu"] != p["cpuacct"] || !strings.Contains(p["cpu"], "cpu,cpuacct") {
 		t.Errorf("cpu %q, cpuacct %q", p["cpu"], p["cpuacct"])
 	}
-	if n := len(c.dirs()); n != 7 {
-		t.Errorf("%d distinct dirs, want 7", n)
+	// Every controller has its own hierarchy but cpu and cpuacct.
+	if n, want := len(c.dirs()), len(v1Controllers)-1; n != want {
+		t.Errorf("%d distinct dirs, want %d", n, want)
 	}
 	expectFiles(t, p["cpu"], map[string]string{"cpu.cfs_quota_us": "20000", "cpu.cfs_period_us": "100000"})
 	if err := c.Destroy(); err != nil {
@@ -212,5 +213,26 @@ func TestV1CPUTicksFallback(t *testing.T) {
 	}
 	if cpu.UserNS != 30e6 || cpu.SystemNS != 20e6 {
 		t.Errorf("%+v", cpu)
+	}
+}
+
+func TestV1Hugetlb(t *testing.T) {
+	f := newFakeV1(t, fakeOpts{})
+	c, err := f.create(Config{Name: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The kernel offers the files of its page sizes only.
+	dir := c.Paths()["hugetlb"]
+	put(t, filepath.Join(dir, "hugetlb.2MB.limit_in_bytes"), "0")
+	if err := c.Update(&specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 4194304}}}); err != nil {
+		t.Fatal(err)
+	}
+	expectFiles(t, dir, map[string]string{"hugetlb.2MB.limit_in_bytes": "4194304"})
+	for _, bad := range []string{"1GB", "2XB", "../x", "MB"} {
+		err := c.Update(&specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: bad, Limit: 1}}})
+		if err == nil || !strings.Contains(err.Error(), "hugepage size") {
+			t.Errorf("page size %q: %v", bad, err)
+		}
 	}
 }

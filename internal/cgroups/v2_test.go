@@ -159,7 +159,7 @@ func TestV2CreateErrors(t *testing.T) {
 			"invalid unified resource key", nil},
 		{"hugetlb", fakeOpts{},
 			Config{Name: "x", Resources: &specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 1}}}},
-			"hugetlb", ErrUnsupported},
+			`controller "hugetlb" is needed`, nil},
 		{"name with slash", fakeOpts{}, Config{Name: "a/b"}, "invalid cgroup name", nil},
 		{"name dotdot", fakeOpts{}, Config{Name: ".."}, "invalid cgroup name", nil},
 		{"parent escape", fakeOpts{}, Config{Parent: "cocin/../..", Name: "x"}, "invalid cgroup name", nil},

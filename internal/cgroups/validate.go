@@ -123,8 +123,6 @@ func validateDevices(_ Version, r *specs.LinuxResources) error {
 
 func validateOther(v Version, r *specs.LinuxResources) error {
 	switch {
-	case len(r.HugepageLimits) > 0:
-		return unsupported("hugetlb limits", v)
 	case r.Network != nil && (r.Network.ClassID != nil || len(r.Network.Priorities) > 0):
 		return unsupported("network class id/priorities", v)
 	case len(r.Rdma) > 0:
@@ -175,6 +173,9 @@ func neededControllers(v Version, r *specs.LinuxResources) []string {
 	}
 	if r.Pids != nil && r.Pids.Limit != nil {
 		set["pids"] = true
+	}
+	if len(r.HugepageLimits) > 0 {
+		set["hugetlb"] = true
 	}
 	if r.BlockIO != nil {
 		set[map[Version]string{V1: "blkio", V2: "io"}[v]] = true
