@@ -210,25 +210,13 @@ func (m *monitor) setup() error {
 		return err
 	}
 	m.catchSignals()
-	e, err := New(m.cfg.Engine)
-	if err != nil {
+	if err := m.open(); err != nil {
 		return err
 	}
-	m.e = e
-	if m.rec, err = e.Containers.Get(m.cfg.ID); err != nil {
-		return err
-	}
-	m.spec = &specs.Spec{}
-	if err := json.Unmarshal(m.rec.Spec, m.spec); err != nil {
-		return fmt.Errorf("read spec: %w", err)
-	}
-	m.hub = newHub(m.rec.Tty)
-	if m.log, err = logs.NewWriter(m.rec.LogPath, logOptions(m.rec.LogOptions)); err != nil {
-		return err
-	}
-	sock := e.attachSocketPath(m.rec.ID)
+	sock := m.e.attachSocketPath(m.rec.ID)
 	_ = os.MkdirAll(filepath.Dir(sock), 0o700)
 	_ = os.Remove(sock)
+	var err error
 	if m.ln, err = net.Listen("unix", sock); err != nil {
 		return fmt.Errorf("attach socket: %w", err)
 	}
@@ -587,4 +575,27 @@ func (s *monitorStdio) pump(m *monitor) *sync.WaitGroup {
 	copyTo("stdout", frameStdout, s.outR)
 	copyTo("stderr", frameStderr, s.errR)
 	return &wg
+}
+
+// open loads what the monitor works with: the engine, the record, its
+// spec, the attach hub and the log writer (at setup, and again when the C
+// loop hands the container back).
+func (m *monitor) open() error {
+	e, err := New(m.cfg.Engine)
+	if err != nil {
+		return err
+	}
+	m.e = e
+	if m.rec, err = e.Containers.Get(m.cfg.ID); err != nil {
+		return err
+	}
+	m.spec = &specs.Spec{}
+	if err := json.Unmarshal(m.rec.Spec, m.spec); err != nil {
+		return fmt.Errorf("read spec: %w", err)
+	}
+	m.hub = newHub(m.rec.Tty)
+	if m.log, err = logs.NewWriter(m.rec.LogPath, logOptions(m.rec.LogOptions)); err != nil {
+		return err
+	}
+	return nil
 }

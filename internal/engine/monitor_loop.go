@@ -14,8 +14,6 @@ import (
 	"unsafe"
 
 	"github.com/cocin-dev/cocin/internal/cmonitor"
-	"github.com/cocin-dev/cocin/internal/logs"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -223,20 +221,7 @@ func resumeMonitor(args []string) (*monitor, int, error) {
 
 // reload reopens what setup opened: engine, record, spec, log, socket.
 func (m *monitor) reload(h handover) error {
-	e, err := New(m.cfg.Engine)
-	if err != nil {
-		return err
-	}
-	m.e = e
-	if m.rec, err = e.Containers.Get(m.cfg.ID); err != nil {
-		return err
-	}
-	m.spec = &specs.Spec{}
-	if err := json.Unmarshal(m.rec.Spec, m.spec); err != nil {
-		return fmt.Errorf("read spec: %w", err)
-	}
-	m.hub = newHub(m.rec.Tty)
-	if m.log, err = logs.NewWriter(m.rec.LogPath, logOptions(m.rec.LogOptions)); err != nil {
+	if err := m.open(); err != nil {
 		return err
 	}
 	if fi, err := os.Stat(m.e.attachSocketPath(m.rec.ID)); err == nil {
