@@ -54,7 +54,7 @@ func (a *app) systemPruneCommand() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !force {
-				fmt.Fprint(a.streams.Stdout, "WARNING! This will remove all stopped containers and unused images. Are you sure you want to continue? [y/N] ")
+				fmt.Fprint(a.streams.Stdout, "WARNING! This will remove all stopped containers, unused networks, unused images (and with --volumes unused anonymous volumes). Are you sure you want to continue? [y/N] ")
 				var answer string
 				_, _ = fmt.Fscanln(a.streams.Stdin, &answer)
 				if !strings.EqualFold(strings.TrimSpace(answer), "y") {
@@ -73,6 +73,7 @@ func (a *app) systemPruneCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&o.AllImages, "all", "a", false, "remove all unused images, not just dangling ones")
+	cmd.Flags().BoolVar(&o.Volumes, "volumes", false, "prune unused anonymous volumes too")
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "do not prompt for confirmation")
 	return cmd
 }
@@ -85,6 +86,18 @@ func printPrune(a *app, r *engine.PruneReport) {
 			fmt.Fprintln(out, id)
 		}
 		fmt.Fprintln(out)
+	}
+	for _, group := range []struct {
+		title string
+		items []string
+	}{{"Deleted Networks:", r.Networks}, {"Deleted Volumes:", r.Volumes}} {
+		if len(group.items) > 0 {
+			fmt.Fprintln(out, group.title)
+			for _, n := range group.items {
+				fmt.Fprintln(out, n)
+			}
+			fmt.Fprintln(out)
+		}
 	}
 	if len(r.Images) > 0 {
 		fmt.Fprintln(out, "Deleted Images:")

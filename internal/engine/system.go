@@ -72,11 +72,14 @@ func dirSize(dir string) int64 {
 // PruneOptions are `system prune`'s flags.
 type PruneOptions struct {
 	AllImages bool // -a: every image no container uses, not only untagged ones
+	Volumes   bool // --volumes: unused anonymous volumes too
 }
 
 // PruneReport lists what prune removed.
 type PruneReport struct {
 	Containers []string
+	Networks   []string
+	Volumes    []string
 	Images     []string
 	Repaired   []string
 	Reclaimed  int64
@@ -107,6 +110,21 @@ func (e *Engine) Prune(o PruneOptions) (*PruneReport, error) {
 	}
 	r.Repaired = append(r.Repaired, e.repairLeftovers()...)
 	r.Repaired = append(r.Repaired, e.repairNetworks()...)
+	// User-defined networks no container uses, as Docker's system prune.
+	if st, err := e.Networks(); err == nil {
+		nets, err := st.Prune()
+		r.Networks = nets
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if o.Volumes {
+		vols, err := e.VolumePrune(false, nil)
+		r.Volumes = vols
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 	imgs, err := e.Images.List()
 	if err != nil {
 		return r, err
