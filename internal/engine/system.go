@@ -206,6 +206,9 @@ func (e *Engine) repairLeftovers() []string {
 			fixed = append(fixed, "attach socket "+s.Name())
 		}
 	}
+	// cocin's parent cgroup goes too once no container needs it (the
+	// next container makes it again); a busy parent is left alone.
+	_ = cgroups.RemoveParent(e.cfg.CgroupParent)
 	return fixed
 }
 
