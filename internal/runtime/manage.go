@@ -82,7 +82,14 @@ func (r *Runtime) Update(id string, res *specs.LinuxResources) error {
 	if err != nil {
 		return err
 	}
-	return cg.Update(res)
+	// New device rules get the standard nodes and the container's own
+	// devices added, as at create: an update that repeats the config's
+	// "deny all" (containerd's does) must not take /dev/null away.
+	var devs []specs.LinuxDevice
+	if spec, err := r.Spec(id); err == nil && spec.Linux != nil {
+		devs = spec.Linux.Devices
+	}
+	return cg.Update(withDeviceRules(res, devs))
 }
 
 // Stats returns the cgroup usage of container id.

@@ -170,7 +170,7 @@ func (p *initProc) mountOne(m specs.Mount) error {
 		if err := os.MkdirAll(dest, 0o755); err != nil {
 			return err
 		}
-		return mountCgroups(dest, pm)
+		return mountCgroups(dest, pm, p.cfg.CgroupNS)
 	default:
 		if err := os.MkdirAll(dest, 0o755); err != nil {
 			return err
@@ -236,10 +236,21 @@ func applyPropagation(dest string, flags []uintptr) error {
 // cgroup v2 that is one cgroup2 mount; on v1 a tmpfs with one mount per
 // hierarchy the host has, each rooted (by the cgroup namespace) at the
 // container's own cgroup.
-func mountCgroups(dest string, pm parsedMount) error {
+//
+// Without a cgroup namespace (containerd's CRI on cgroup v1 sends none) a
+// fresh mount would show the host's root cgroups: the container's own
+// directories are bind-mounted instead, as runc does, so it sees its limits.
+func mountCgroups(dest string, pm parsedMount, cgroupNS bool) error {
 	flags := pm.flags | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	own, err := ownCgroups()
+	if err != nil && !cgroupNS {
+		return err
+	}
 	var sfs unix.Statfs_t
 	if err := unix.Statfs("/sys/fs/cgroup", &sfs); err == nil && sfs.Type == unix.CGROUP2_SUPER_MAGIC {
+		if !cgroupNS {
+			return bindCgroup(filepath.Join("/sys/fs/cgroup", own[""]), dest, flags)
+		}
 		return unix.Mount("cgroup2", dest, "cgroup2", flags, "")
 	}
 	hier, err := cgroupV1Hierarchies()
@@ -254,6 +265,18 @@ func mountCgroups(dest string, pm parsedMount) error {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return err
 		}
+		if !cgroupNS {
+			key := h.opts
+			if h.fstype == "cgroup2" {
+				key = ""
+			}
+			if path, ok := own[key]; ok {
+				if err := bindCgroup(filepath.Join("/sys/fs/cgroup", h.name, path), d, flags); err != nil {
+					return fmt.Errorf("bind %s hierarchy: %w", h.name, err)
+				}
+				continue
+			}
+		}
 		if err := unix.Mount(h.fstype, d, h.fstype, flags, h.opts); err != nil {
 			return fmt.Errorf("mount %s hierarchy: %w", h.name, err)
 		}
@@ -265,6 +288,32 @@ func mountCgroups(dest string, pm parsedMount) error {
 }
 
 type cgroupHierarchy struct{ name, fstype, opts string }
+
+// bindCgroup bind-mounts a cgroup directory, read-only when flags say so.
+func bindCgroup(src, dest string, flags uintptr) error {
+	if err := unix.Mount(src, dest, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	return unix.Mount("", dest, "", unix.MS_BIND|unix.MS_REMOUNT|flags, "")
+}
+
+// ownCgroups maps each hierarchy's controller list ("memory",
+// "name=systemd"; "" for cgroup2) to this process's cgroup path in it,
+// from /proc/self/cgroup.
+func ownCgroups() (map[string]string, error) {
+	b, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	own := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) == 3 {
+			own[parts[1]] = parts[2]
+		}
+	}
+	return own, nil
+}
 
 // cgroupV1Hierarchies lists the host's cgroup mounts under /sys/fs/cgroup
 // from mountinfo: name (the directory), type and the super options that
