@@ -38,6 +38,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cocin-dev/cocin/internal/state"
 	"os"
 	"path/filepath"
 	"slices"
@@ -107,7 +108,7 @@ func (s *Store) blobPath(d digest.Digest) string {
 	return filepath.Join(s.blobDir(), d.Encoded())
 }
 
-func (s *Store) lock() (func(), error) { return lockFile(filepath.Join(s.root, "index.lock")) }
+func (s *Store) lock() (func(), error) { return state.LockFile(filepath.Join(s.root, "index.lock")) }
 
 func (s *Store) readIndex() (*index, error) {
 	idx := &index{Images: map[digest.Digest]*record{}, Tags: map[string]digest.Digest{}}

@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cocin-dev/cocin/internal/state"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -30,8 +31,6 @@ import (
 	"sort"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // DefaultName is the network a container joins without --network.
@@ -106,21 +105,11 @@ func (s *Store) TableName() string {
 // lock takes the store's lock; every change to networks, bitmaps, records,
 // bridges, rules and hosts files happens under it.
 func (s *Store) lock() (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, "lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	unlock, err := state.LockFile(filepath.Join(s.dir, "lock"))
 	if err != nil {
 		return nil, fmt.Errorf("network lock: %w", err)
 	}
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("network lock: %w", err)
-	}
-	return func() { f.Close() }, nil
+	return unlock, nil
 }
 
 var nameRE = sync.OnceValue(func() *regexp.Regexp {

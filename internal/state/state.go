@@ -205,16 +205,30 @@ func (s *Store) Update(id string, fn func(*Container) error) (*Container, error)
 
 // Lock takes the container's exclusive lock and returns its release.
 func (s *Store) Lock(id string) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.Dir(id), "lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
-		}
-		return nil, err
+	unlock, err := LockFile(filepath.Join(s.Dir(id), "lock"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	return unlock, err
+}
+
+// LockFile takes an exclusive flock(2) on path, creating the file, and
+// returns its release (closing the file drops the lock). Every store of
+// cocin (records, images, networks) serialises its changes with it.
+func LockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open lock: %w", err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("lock container %s: %w", id, err)
+		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	return func() { f.Close() }, nil
 }
