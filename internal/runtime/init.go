@@ -268,15 +268,17 @@ func checkExecutable(p string) error {
 }
 
 // waitForStart blocks in open(2) of the exec FIFO until `start` opens its
-// reading end, then writes the byte `start` waits for.
+// reading end, then writes the byte `start` waits for. The writing end stays
+// open, close-on-exec: `start` sees it hang up when execve has replaced the
+// init (or the init died), and only then runs the poststart hooks.
 func waitForStart() error {
 	fd, err := unix.Open("/proc/self/fd/"+strconv.Itoa(fdFifo), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}
-	defer unix.Close(fd)
 	unix.Close(fdFifo)
 	if _, err := unix.Write(fd, []byte{0}); err != nil {
+		unix.Close(fd)
 		return fmt.Errorf("write exec fifo: %w", err)
 	}
 	return nil

@@ -471,6 +471,11 @@ func (r *Runtime) Start(id string) error {
 	if err := os.Remove(p); err != nil {
 		return err
 	}
+	// The spec runs poststart hooks after the user's process is executed:
+	// wait for the init's close-on-exec end of the FIFO to hang up.
+	if err := waitHangup(fd); err != nil {
+		return err
+	}
 	r.postHooks(rec, HookPoststart, specs.StateRunning)
 	return nil
 }
@@ -487,6 +492,27 @@ func (r *Runtime) postHooks(rec *record, phase string, status specs.ContainerSta
 	}
 	st := &specs.State{Version: specs.Version, ID: rec.ID, Status: status, Pid: rec.Pid, Bundle: rec.Bundle, Annotations: rec.Annotations}
 	runHooksWarn(spec, phase, st)
+}
+
+// waitHangup waits until every writer of the FIFO has closed it.
+func waitHangup(fd int) error {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		_, err := unix.Poll(fds, -1)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fds[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
+			return nil
+		}
+		var b [16]byte
+		if n, _ := unix.Read(fd, b[:]); n == 0 {
+			return nil
+		}
+	}
 }
 
 // waitFifo waits until the init has opened the FIFO and written its byte,
