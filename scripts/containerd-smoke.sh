@@ -92,7 +92,10 @@ check "ctr run: env and cwd" "$([ "$out" = "bar /tmp" ]; echo $?)" "$out"
 # stdin open forever (a ctr race, whatever the runtime). Send after the create.
 out=$({ sleep 1; echo piped; } | run c4 --rm "$IMG" c4 cat 2>&1)
 check "ctr run: stdin passes through" "$([ "$out" = piped ]; echo $?)" "$out"
-out=$(script -qec "${CTR[*]} run --runc-binary $RTLINK --cgroup cocin-smoke/c5 --rm -t $IMG c5 sh -c 'tty; exit 4'" /dev/null </dev/null 2>&1)
+# --foreground: from a shell that forks (dash, when SHELL is unset), timeout's own
+# process group would be in the background of script's terminal and ctr would
+# stop on SIGTTOU as it puts the terminal in raw mode.
+out=$(script -qec "timeout --foreground -k 5 60 ctr -a $SOCK run --runc-binary $RTLINK --cgroup cocin-smoke/c5 --rm -t $IMG c5 sh -c 'tty; exit 4'" /dev/null </dev/null 2>&1)
 rc=$?; check "ctr run -t: terminal through --console-socket, exit 4" "$([ $rc = 4 ] && [[ $out == */dev/pts/* ]]; echo $?)" "rc=$rc $out"
 
 run c6 -d "$IMG" c6 sh -c 'trap "exit 42" TERM; while :; do sleep 0.1; done' >/dev/null 2>&1
