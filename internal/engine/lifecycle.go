@@ -54,8 +54,13 @@ func (e *Engine) startMonitor(id string, waitAttach, fresh bool) error {
 	if _, err := readSync(d, "was created"); err != nil {
 		return err
 	}
-	_, err = readSync(d, "started")
-	return err
+	if _, err = readSync(d, "started"); err != nil {
+		return err
+	}
+	// The monitor closes the pipe once settled (in the C loop, named).
+	var rest syncMsg
+	_ = d.Decode(&rest)
+	return nil
 }
 
 // unmountRootfs releases a container's overlay mount; its upper layer

@@ -150,7 +150,15 @@ func (m *monitor) report(msg syncMsg) {
 	if m.sync == nil {
 		return
 	}
-	if json.NewEncoder(m.sync).Encode(msg) != nil || msg.Stage != "created" {
+	// After "started" the pipe stays open until the monitor settles: the C
+	// loop closes it once it has named itself (see execLoop).
+	if json.NewEncoder(m.sync).Encode(msg) != nil || (msg.Stage != "created" && msg.Stage != "started") {
+		m.closeSync()
+	}
+}
+
+func (m *monitor) closeSync() {
+	if m.sync != nil {
 		m.sync.Close()
 		m.sync = nil
 	}

@@ -52,14 +52,23 @@ func (m *monitor) acceptBeforeStart() {
 
 // execLoop hands the running container to the C loop. It returns only
 // when that failed; then the run carries on in Go.
+// The launch sync pipe, still open after "started", goes along unnamed: the
+// C loop closes it with every other inherited descriptor once it has named
+// itself, so `run -d` returns with the monitor settled. Without the C loop
+// it is closed here.
 func (m *monitor) execLoop(pid int, s *monitorStdio) {
+	defer m.closeSync()
 	if m.cfg.GoMonitor {
 		return
 	}
 	files, args, err := m.loopArgs(pid, s)
 	if err == nil {
+		keep := files
+		if m.sync != nil {
+			keep = append(keep[:len(keep):len(keep)], m.sync)
+		}
 		// Returns only if the exec failed: then the run carries on in Go.
-		_ = execKeeping(cmonitor.Arg0, args, files)
+		_ = execKeeping(cmonitor.Arg0, args, keep)
 	}
 	for _, f := range files {
 		if f != nil && f != s.outR && f != s.errR && f != m.pty && f != m.stdinW {
