@@ -521,7 +521,7 @@ func (m *monitor) newStdio() (*monitorStdio, error) {
 }
 
 func (s *monitorStdio) opts(id string, spec *specs.Spec) runtime.CreateOpts {
-	o := runtime.CreateOpts{ID: id, Spec: spec}
+	o := runtime.CreateOpts{ID: id, Spec: spec, LoopbackUp: true}
 	if s.tty {
 		o.ConsoleSocket = s.consoleR
 	} else {

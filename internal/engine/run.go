@@ -227,7 +227,7 @@ func (e *Engine) runForeground(ctx context.Context, p *prepared, o *RunOptions, 
 	}
 	defer tty.close()
 
-	copts := runtime.CreateOpts{ID: rec.ID, Spec: p.spec, Stdout: st.Stdout, Stderr: st.Stderr}
+	copts := runtime.CreateOpts{ID: rec.ID, Spec: p.spec, Stdout: st.Stdout, Stderr: st.Stderr, LoopbackUp: true}
 	if o.Interactive && !o.Tty {
 		copts.Stdin = st.Stdin
 	}

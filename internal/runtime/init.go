@@ -83,6 +83,9 @@ func (p *initProc) run() error {
 	if err := p.step("hostname, sysctls, rlimits", p.setupProcessEnv); err != nil {
 		return err
 	}
+	if err := p.loopbackUp(); err != nil {
+		return err
+	}
 	if err := p.step("look up command", p.lookupCommand); err != nil {
 		return err
 	}

@@ -43,6 +43,8 @@ type initConfig struct {
 	HookSync bool `json:"hookSync,omitempty"`
 	// Seccomp is the spec's filter, compiled by the parent.
 	Seccomp *SeccompProgram `json:"seccomp,omitempty"`
+	// LoopbackUp: see CreateOpts.
+	LoopbackUp bool `json:"loopbackUp,omitempty"`
 }
 
 // statusMsg is one message from the init to the parent.

@@ -59,6 +59,10 @@ type CreateOpts struct {
 	NoPivot       bool
 	// ExtraFiles are passed to the init after fd 6 (--preserve-fds).
 	ExtraFiles []*os.File
+	// LoopbackUp brings lo up in a network namespace the container creates
+	// (the engine's containers, --network none included, as with Docker;
+	// the runc-compatible CLI leaves it to CNI, as runc does).
+	LoopbackUp bool
 }
 
 // record is the persistent part of a container's runtime state.
@@ -343,7 +347,7 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 	// period). A "cgroup" message then tells the init it is in place; it
 	// waits for that before anything that depends on its cgroup. With
 	// prestart or createRuntime hooks the pipe stays open for their result.
-	cfg := initConfig{Spec: o.Spec, Rootfs: rootfs, NoPivot: o.NoPivot, SharedMounts: !ownMountNamespace(o.Spec), Trace: trace.FromContext(ctx) != nil, CgroupNS: cgroupNS, PreserveFDs: len(o.ExtraFiles), Seccomp: prog}
+	cfg := initConfig{Spec: o.Spec, Rootfs: rootfs, NoPivot: o.NoPivot, SharedMounts: !ownMountNamespace(o.Spec), Trace: trace.FromContext(ctx) != nil, CgroupNS: cgroupNS, PreserveFDs: len(o.ExtraFiles), Seccomp: prog, LoopbackUp: o.LoopbackUp}
 	cfg.State = specs.State{Version: specs.Version, ID: o.ID, Status: specs.StateCreated, Pid: c.Pid, Bundle: o.Bundle, Annotations: o.Spec.Annotations}
 	cfg.HookSync = len(hooksFor(o.Spec, HookPrestart))+len(hooksFor(o.Spec, HookCreateRuntime)) > 0
 	enc := json.NewEncoder(cfgW)

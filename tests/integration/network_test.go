@@ -69,6 +69,12 @@ func TestNetworkNoneOnlyLoopback(t *testing.T) {
 	if strings.TrimSpace(r.Stdout) != "lo" {
 		t.Fatalf("--network none has links %q, want only lo", r.Stdout)
 	}
+	// As with Docker, lo is up: a server on 127.0.0.1 answers.
+	r = mustRun(t, "run", "--rm", "--network", "none", "busybox", "sh", "-c",
+		`printf 'HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nok\n' | nc -l -p 8080 >/dev/null & sleep 0.3; wget -qO- http://127.0.0.1:8080/`)
+	if r.Stdout != "ok\n" {
+		t.Fatalf("127.0.0.1 inside --network none: %s", r)
+	}
 }
 
 func TestNetworkBadInputs(t *testing.T) {
