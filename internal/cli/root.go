@@ -157,7 +157,7 @@ func (a *app) engine() (*engine.Engine, error) {
 	}
 	e, err := engine.New(engine.Config{
 		Root: a.g.root, RunRoot: a.g.runRoot,
-		CgroupParent: envOr("COCIN_CGROUP_PARENT", "cocin"),
+		CgroupParent: os.Getenv("COCIN_CGROUP_PARENT"), // "": per root, see state.DefaultCgroupParent
 	})
 	if err != nil {
 		return nil, err

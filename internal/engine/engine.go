@@ -20,7 +20,7 @@ import (
 type Config struct {
 	Root         string // persistent data, /var/lib/cocin
 	RunRoot      string // runtime state, /run/cocin
-	CgroupParent string // parent cgroup name, "cocin"
+	CgroupParent string // parent cgroup name; "" means state.DefaultCgroupParent(Root)
 }
 
 // Engine holds the stores. Opening it is cheap: directories are made, not
@@ -63,7 +63,7 @@ func ExitCode(err error) int {
 // New opens the engine's stores under cfg's directories.
 func New(cfg Config) (*Engine, error) {
 	if cfg.CgroupParent == "" {
-		cfg.CgroupParent = "cocin"
+		cfg.CgroupParent = state.DefaultCgroupParent(cfg.Root)
 	}
 	for _, d := range []string{cfg.Root, cfg.RunRoot} {
 		if err := os.MkdirAll(d, 0o711); err != nil {

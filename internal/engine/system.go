@@ -165,6 +165,13 @@ func (e *Engine) repairLeftovers() []string {
 	// Container directories whose record was never written.
 	base := filepath.Dir(e.Containers.Dir("x"))
 	ents, _ := os.ReadDir(base)
+	ours := map[string]bool{}
+	for _, ent := range ents {
+		ours[ent.Name()] = true
+	}
+	for _, id := range e.runtimeDirs() {
+		ours[id] = true
+	}
 	for _, ent := range ents {
 		if len(ent.Name()) != 64 || known[ent.Name()] {
 			continue
@@ -183,7 +190,10 @@ func (e *Engine) repairLeftovers() []string {
 		}
 	}
 	for _, name := range cgroupChildren(e.cfg.CgroupParent) {
-		if known[name] {
+		// Only a cgroup whose container directory or runtime state was
+		// ours: another installation given the same cgroup parent keeps
+		// its containers.
+		if known[name] || !ours[name] {
 			continue
 		}
 		if cg, err := cgroups.Load(e.cfg.CgroupParent, name); err == nil {

@@ -18,7 +18,6 @@ package network
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -39,7 +38,7 @@ const DefaultName = "bridge"
 // DefaultRoot is cocin's default data root; its default bridge is cocin0
 // and its table "inet cocin". Other roots get names derived from their path
 // so that private installations (tests) never share them.
-const DefaultRoot = "/var/lib/cocin"
+const DefaultRoot = state.DefaultRoot
 
 // Errors callers test with errors.Is.
 var (
@@ -86,12 +85,7 @@ func Open(root string) (*Store, error) {
 			return nil, fmt.Errorf("create network store: %w", err)
 		}
 	}
-	s := &Store{dir: dir}
-	if filepath.Clean(root) != DefaultRoot {
-		sum := sha256.Sum256([]byte(filepath.Clean(root)))
-		s.inst = hex.EncodeToString(sum[:])[:6]
-	}
-	return s, nil
+	return &Store{dir: dir, inst: state.InstanceTag(root)}, nil
 }
 
 // TableName is the nftables table (family inet) of this installation.

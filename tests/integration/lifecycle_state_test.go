@@ -610,3 +610,18 @@ func TestStopRmDuringBackoff(t *testing.T) {
 		t.Errorf("removed container is back")
 	}
 }
+
+// Two installations given the same cgroup parent: prune in one repairs
+// only its own leftovers and never kills the other's containers.
+func TestSystemPruneKeepsOtherInstallation(t *testing.T) {
+	t.Parallel()
+	a := newEnv(t)
+	b := newBareEnv(t)
+	b.CgroupParent = a.CgroupParent
+	up := a.detached(t, "--network", "none", "busybox", "sleep", "60")
+	b.mustRun(t, "system", "prune", "-f", "-a")
+	if st := a.field(t, up, "{{.State.Status}}"); st != "running" {
+		t.Fatalf("prune of another root under the same cgroup parent: container is %s", st)
+	}
+	a.mustRun(t, "rm", "-f", up)
+}
