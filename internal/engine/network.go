@@ -33,7 +33,7 @@ func (e *Engine) Networks() (*network.Store, error) { return network.Open(e.cfg.
 
 // prepareNetwork checks the network flags, writes the container's
 // resolv.conf and, for a bridge network, its network request (in its
-// directory, so the request goes with it). --network none adds nothing.
+// directory, so the request goes with it).
 func (e *Engine) prepareNetwork(img *image.Image, o *RunOptions, rec *state.Container, hostname string, opts *specgen.Options) error {
 	n := o.Net
 	mode := n.Network
@@ -54,13 +54,12 @@ func (e *Engine) prepareNetwork(img *image.Image, o *RunOptions, rec *state.Cont
 		return err
 	}
 	opts.Network.Host = mode == "host"
-	if mode != "none" || len(n.DNS)+len(n.DNSSearch) > 0 {
-		m, err := writeResolvConf(rec.Dir, n, mode == "host")
-		if err != nil {
-			return err
-		}
-		opts.Mounts = append(opts.Mounts, m)
+	// Every container gets one, --network none included (as with Docker).
+	m, err := writeResolvConf(rec.Dir, n, mode == "host")
+	if err != nil {
+		return err
 	}
+	opts.Mounts = append(opts.Mounts, m)
 	if !bridged {
 		return nil
 	}

@@ -46,6 +46,12 @@ func (e *Engine) runHostname(o *RunOptions, rec *state.Container) string {
 			}
 		}
 	}
+	// On the host's network the host's name, as Docker does.
+	if o.Net.Network == "host" {
+		if h, err := os.Hostname(); err == nil {
+			return h
+		}
+	}
 	return rec.ID[:12]
 }
 

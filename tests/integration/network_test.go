@@ -75,6 +75,18 @@ func TestNetworkNoneOnlyLoopback(t *testing.T) {
 	if r.Stdout != "ok\n" {
 		t.Fatalf("127.0.0.1 inside --network none: %s", r)
 	}
+	mustRun(t, "run", "--rm", "--network", "none", "busybox", "test", "-f", "/etc/resolv.conf")
+}
+
+// --network host: the host's network namespace and, as with Docker, its
+// host name.
+func TestNetworkHost(t *testing.T) {
+	host, _ := os.Hostname()
+	hostNS, _ := os.Readlink("/proc/self/ns/net")
+	r := mustRun(t, "run", "--rm", "--network", "host", "busybox", "sh", "-c", "hostname; readlink /proc/self/ns/net")
+	if want := host + "\n" + hostNS + "\n"; r.Stdout != want {
+		t.Fatalf("--network host: got %q, want %q", r.Stdout, want)
+	}
 }
 
 func TestNetworkBadInputs(t *testing.T) {
