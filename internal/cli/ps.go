@@ -5,13 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"text/template"
 	"time"
 
 	"github.com/cocin-dev/cocin/internal/engine"
+	"github.com/cocin-dev/cocin/internal/network"
 	"github.com/cocin-dev/cocin/internal/state"
 	"github.com/docker/go-units"
 	"github.com/spf13/cobra"
@@ -49,7 +52,7 @@ func (a *app) psCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printContainers(a.streams.Stdout, cs, o)
+			return printContainers(a.streams.Stdout, cs, o, e.PsNetwork)
 		},
 	}
 	f := cmd.Flags()
@@ -142,16 +145,40 @@ func statusText(c *state.Container) string {
 	}
 }
 
-func toRow(c *state.Container, noTrunc bool) psRow {
+func shortOrFull(id string, full bool) string {
+	if full {
+		return id
+	}
+	return id[:12]
+}
+
+// netInfo gives a container's published ports and network names.
+type netInfo func(*state.Container) ([]network.PortMap, []string)
+
+// portsText is Docker's PORTS column: "0.0.0.0:8080->80/tcp, ...".
+func portsText(ports []network.PortMap) string {
+	var parts []string
+	for _, p := range ports {
+		ip := p.HostIP
+		if ip == "" {
+			ip = "0.0.0.0"
+		}
+		parts = append(parts, fmt.Sprintf("%s->%d/%s", net.JoinHostPort(ip, strconv.Itoa(int(p.HostPort))), p.ContainerPort, p.Proto))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func toRow(c *state.Container, noTrunc bool, nets netInfo) psRow {
 	cmd := strings.Join(append([]string{c.Path}, c.Args...), " ")
-	id := c.ID
+	id := shortOrFull(c.ID, noTrunc)
 	if !noTrunc {
-		id = id[:12]
 		if len(cmd) > 20 {
 			cmd = cmd[:19] + "…"
 		}
 	}
+	ports, networks := nets(c)
 	return psRow{
+		Ports: portsText(ports), Networks: strings.Join(networks, ","),
 		ID: id, Image: c.Image, Command: fmt.Sprintf("%q", cmd),
 		CreatedAt:  c.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
 		RunningFor: units.HumanDuration(time.Since(c.Created)) + " ago",
@@ -159,27 +186,27 @@ func toRow(c *state.Container, noTrunc bool) psRow {
 	}
 }
 
-func printContainers(out io.Writer, cs []*state.Container, o psOptions) error {
+func printContainers(out io.Writer, cs []*state.Container, o psOptions, nets netInfo) error {
 	if o.quiet {
 		for _, c := range cs {
-			fmt.Fprintln(out, toRow(c, o.noTrunc).ID)
+			fmt.Fprintln(out, shortOrFull(c.ID, o.noTrunc))
 		}
 		return nil
 	}
 	switch {
 	case o.format == "json":
 		for _, c := range cs {
-			b, _ := json.Marshal(toRow(c, o.noTrunc))
+			b, _ := json.Marshal(toRow(c, o.noTrunc, nets))
 			fmt.Fprintln(out, string(b))
 		}
 		return nil
 	case o.format != "":
-		return printTemplate(out, o.format, cs, func(c *state.Container) any { return toRow(c, o.noTrunc) })
+		return printTemplate(out, o.format, cs, func(c *state.Container) any { return toRow(c, o.noTrunc, nets) })
 	}
 	w := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
 	fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
 	for _, c := range cs {
-		r := toRow(c, o.noTrunc)
+		r := toRow(c, o.noTrunc, nets)
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names)
 	}
 	return w.Flush()

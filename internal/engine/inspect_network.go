@@ -1,8 +1,11 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/cocin-dev/cocin/internal/network"
 	"github.com/cocin-dev/cocin/internal/state"
@@ -79,4 +82,54 @@ func (e *Engine) networkSettings(c *state.Container, mode string) *NetworkSettin
 		ns.Ports[key] = append(ns.Ports[key], PortBinding{HostIP: hostIP, HostPort: strconv.Itoa(int(p.HostPort))})
 	}
 	return ns
+}
+
+// PsNetwork is what ps shows of a container's networks: the ports it
+// publishes while it runs and the names of its networks.
+func (e *Engine) PsNetwork(c *state.Container) (ports []network.PortMap, networks []string) {
+	var opts RunOptions
+	_ = json.Unmarshal(c.Options, &opts)
+	for name := range e.networkSettings(c, opts.Net.Network).Networks {
+		networks = append(networks, name)
+	}
+	sort.Strings(networks)
+	if len(networks) == 0 && strings.HasPrefix(opts.Net.Network, "container:") {
+		networks = []string{opts.Net.Network}
+	}
+	if IsRunning(c) && network.HasLive(e.cfg.Root, c.ID) {
+		if st, err := e.Networks(); err == nil {
+			if l := st.Live(c.ID); l != nil {
+				ports = l.Ports
+			}
+		}
+	}
+	return ports, networks
+}
+
+// portBindings is HostConfig.PortBindings: the ports the container asked
+// to publish (HostPort "" where it let cocin choose).
+func portBindings(c *state.Container) map[string][]PortBinding {
+	out := map[string][]PortBinding{}
+	req, ok, _ := network.ReadRequest(c.Dir)
+	if !ok {
+		return out
+	}
+	for _, p := range req.Ports {
+		key := strconv.Itoa(int(p.ContainerPort)) + "/" + p.Proto
+		b := PortBinding{HostIP: p.HostIP}
+		if p.HostPort != 0 {
+			b.HostPort = strconv.Itoa(int(p.HostPort))
+		}
+		out[key] = append(out[key], b)
+	}
+	return out
+}
+
+// networkMode is HostConfig.NetworkMode: Docker says "bridge" for the
+// default network.
+func networkMode(mode string) string {
+	if mode == "" || mode == "default" {
+		return network.DefaultName
+	}
+	return mode
 }

@@ -169,12 +169,14 @@ type InspectState struct {
 
 // HostConfig is the subset of Docker's HostConfig cocin has.
 type HostConfig struct {
-	AutoRemove     bool                `json:"AutoRemove"`
-	RestartPolicy  state.RestartPolicy `json:"RestartPolicy"`
-	LogConfig      LogConfig           `json:"LogConfig"`
-	CgroupParent   string              `json:"CgroupParent"`
-	Resources      any                 `json:"Resources,omitempty"`
-	specgen.Limits                     // Docker's resource fields (Memory, NanoCpus, ...)
+	AutoRemove     bool                     `json:"AutoRemove"`
+	RestartPolicy  state.RestartPolicy      `json:"RestartPolicy"`
+	LogConfig      LogConfig                `json:"LogConfig"`
+	CgroupParent   string                   `json:"CgroupParent"`
+	NetworkMode    string                   `json:"NetworkMode"`
+	PortBindings   map[string][]PortBinding `json:"PortBindings"`
+	Resources      any                      `json:"Resources,omitempty"`
+	specgen.Limits                          // Docker's resource fields (Memory, NanoCpus, ...)
 }
 
 // LogConfig is HostConfig.LogConfig.
@@ -226,6 +228,7 @@ func (e *Engine) Inspect(ref string) (*InspectData, error) {
 			AutoRemove: c.AutoRemove, RestartPolicy: c.RestartPolicy,
 			LogConfig:    LogConfig{Type: "k8s-file", Config: c.LogOptions},
 			CgroupParent: e.cfg.CgroupParent, Limits: opts.Resources,
+			NetworkMode: networkMode(opts.Net.Network), PortBindings: portBindings(c),
 		},
 		GraphDriver: GraphDriver{Name: "overlay", Data: map[string]string{
 			"UpperDir": filepath.Join(c.Dir, "upper"), "WorkDir": filepath.Join(c.Dir, "work"), "MergedDir": filepath.Join(c.Dir, "merged"),

@@ -142,6 +142,14 @@ func TestNetworkPublishedHTTPD(t *testing.T) {
 	if out := mustRun(t, "port", c).Stdout; !strings.Contains(out, fmt.Sprintf("80/tcp -> 0.0.0.0:%d", port)) {
 		t.Errorf("port says %q", out)
 	}
+	want := fmt.Sprintf("bridge 0.0.0.0:%d->80/tcp\n", port)
+	if out := mustRun(t, "ps", "--filter", "name="+c, "--format", "{{.Networks}} {{.Ports}}").Stdout; out != want {
+		t.Errorf("ps --format '{{.Networks}} {{.Ports}}' says %q, want %q", out, want)
+	}
+	want = fmt.Sprintf(`{"80/tcp":[{"HostIp":"","HostPort":"%d"}]}`, port)
+	if out := strings.TrimSpace(mustRun(t, "inspect", "-f", "{{json .HostConfig.PortBindings}}", c).Stdout); out != want {
+		t.Errorf("inspect HostConfig.PortBindings %s, want %s", out, want)
+	}
 	// From another container, through the host's address on its bridge.
 	_, gw, _ := netInspect(t, "bridge")
 	r = mustRun(t, "run", "--rm", "busybox", "wget", "-qO-", fmt.Sprintf("http://%s:%d/i", gw, port))
