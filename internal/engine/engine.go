@@ -45,6 +45,9 @@ func (e *StatusError) Error() string { return e.Err.Error() }
 func (e *StatusError) Unwrap() error { return e.Err }
 
 // ExitCode returns the exit code err maps to: 0 for nil, 125 by default.
+// Of the init's failures only "cannot execute" (126) and "not found" (127)
+// keep their code, as with Docker: a failed mount or hook is cocin's 125,
+// never a code the container's command could have returned.
 func ExitCode(err error) int {
 	if err == nil {
 		return 0
@@ -54,7 +57,7 @@ func ExitCode(err error) int {
 		return se.Code
 	}
 	var ie *runtime.InitError
-	if errors.As(err, &ie) {
+	if errors.As(err, &ie) && (ie.Code == 126 || ie.Code == 127) {
 		return ie.Code
 	}
 	return 125

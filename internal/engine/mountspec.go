@@ -62,20 +62,26 @@ func applyVolumeMode(r *mountReq, mode string) error {
 	if mode == "" {
 		return nil
 	}
+	// Each kind of option at most once, as Docker checks ("ro,rw" is no mode).
+	seen := map[string]bool{}
 	for _, o := range strings.Split(mode, ",") {
+		var kind string
 		switch {
-		case o == "ro":
-			r.ReadOnly = true
-		case o == "rw":
-			r.ReadOnly = false
+		case o == "ro" || o == "rw":
+			kind, r.ReadOnly = "rw", o == "ro"
 		case o == "z" || o == "Z": // SELinux relabelling: nothing to do without SELinux
+			kind = "label"
 		case o == "nocopy" && r.Type == "volume":
-			r.NoCopy = true
+			kind, r.NoCopy = "copy", true
 		case bindPropagations[o] && r.Type == "bind":
-			r.Propagation = o
+			kind, r.Propagation = "propagation", o
 		default:
 			return fmt.Errorf("unknown option %q", o)
 		}
+		if seen[kind] {
+			return fmt.Errorf("invalid mode %q", mode)
+		}
+		seen[kind] = true
 	}
 	return nil
 }

@@ -20,6 +20,10 @@ func TestParseVolumeFlag(t *testing.T) {
 		{in: "vol:rel", bad: true},
 		{in: "/h:/", bad: true},
 		{in: ":/c", bad: true},
+		{in: "/h:/c:ro,rw", bad: true},
+		{in: "/h:/c:rshared,rslave", bad: true},
+		{in: "/h:/c:z,Z", bad: true},
+		{in: "/h:/c:ro,z,rslave", want: mountReq{Type: "bind", Source: "/h", Target: "/c", ReadOnly: true, Propagation: "rslave"}},
 	}
 	for _, c := range cases {
 		got, err := parseVolumeFlag(c.in)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -210,6 +211,9 @@ func (e *Engine) generateSpec(img *image.Image, o *RunOptions, rec *state.Contai
 	spec, err := specgen.Generate(&img.Config.Config, &opts, rec.Rootfs, hostname)
 	if err != nil {
 		return nil, err
+	}
+	if spec.Root.Readonly {
+		readOnlyEtcFiles(spec, rec.Dir)
 	}
 	if err := makeWorkdir(rec.Rootfs, spec); err != nil {
 		return nil, err
@@ -449,6 +453,17 @@ func makeWorkdir(rootfs string, spec *specs.Spec) error {
 	}
 	uid, gid := hostOwner(spec)
 	return os.Chown(dir, uid, gid)
+}
+
+// readOnlyEtcFiles makes the container's own /etc/hostname, /etc/hosts and
+// /etc/resolv.conf read-only in a --read-only container, as Docker and
+// Podman do (cocin still rewrites the host side when networks change).
+func readOnlyEtcFiles(spec *specs.Spec, dir string) {
+	for i, m := range spec.Mounts {
+		if m.Type == "bind" && filepath.Dir(m.Source) == dir && strings.HasPrefix(m.Destination, "/etc/") {
+			spec.Mounts[i].Options = append(m.Options, "ro")
+		}
+	}
 }
 
 // writeEtcFiles writes the container's /etc/hostname and /etc/hosts and

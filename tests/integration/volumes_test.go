@@ -246,6 +246,12 @@ func TestVolumeTmpfsAndReadOnlyRoot(t *testing.T) {
 		t.Errorf("--tmpfs: want a noexec tmpfs (Docker's default): %s", r)
 	}
 	expectEngineError(t, cocin(t, "run", "--rm", "--tmpfs", "/x:bogus=1", "busybox", "true"))
+	// --read-only covers the files cocin mounts into /etc too.
+	r = mustRun(t, "run", "--rm", "--read-only", "busybox", "sh", "-c",
+		"for f in hosts hostname resolv.conf; do (: >> /etc/$f) 2>/dev/null && echo $f-rw || echo $f-ro; done")
+	if r.Stdout != "hosts-ro\nhostname-ro\nresolv.conf-ro\n" {
+		t.Errorf("--read-only: /etc files: %s", r)
+	}
 }
 
 func TestVolumesFrom(t *testing.T) {
@@ -293,10 +299,14 @@ func TestVolumeCommands(t *testing.T) {
 func TestVolumeBadSpecsLeaveNothing(t *testing.T) {
 	before := mustRun(t, "ps", "-aq").Stdout
 	vbefore := mustRun(t, "volume", "ls", "-q").Stdout
-	for _, v := range []string{"./relative:/x", "-bad:/x", "/a:/b:c:d", "vol:relative", "/x:/", "vol:/x:bogus", "a:/x,y:/z"} {
+	for _, v := range []string{"./relative:/x", "-bad:/x", "/a:/b:c:d", "vol:relative", "/x:/", "vol:/x:bogus", "a:/x,y:/z", "/tmp:/x:ro,rw"} {
 		expectEngineError(t, cocin(t, "run", "--rm", "-v", v, "busybox", "true"))
 	}
 	expectEngineError(t, cocin(t, "run", "--rm", "-v", "/d1", "-v", uniqueName("dup")+":/d1", "busybox", "true"))
+	// A mount that fails in the init (no directory can be made in /proc)
+	// is cocin's failure (125), not a code the command could return.
+	expectEngineError(t, cocin(t, "run", "--rm", "-v", t.TempDir()+":/proc/x", "busybox", "true"))
+	expectEngineError(t, cocin(t, "run", "-d", "-v", t.TempDir()+":/proc/x", "busybox", "true"))
 	if after := mustRun(t, "ps", "-aq").Stdout; after != before {
 		t.Errorf("failed runs left containers: before %q after %q", before, after)
 	}
