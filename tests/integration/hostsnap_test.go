@@ -26,6 +26,9 @@ type hostSnapshot struct {
 	Links     []string // network links named cocin*
 	NftTables []string // "family name" of nftables tables containing "cocin"
 	Procs     []proc   // processes running the test binary or in the suite's cgroups
+	// DevNodes describe the host's standard device nodes (type, number,
+	// mode, inode): a container that reached the host's /dev changes them.
+	DevNodes []string
 	// Parents are the suite's parent cgroups themselves. An engine may keep its
 	// parent cgroup for good (as Docker keeps /docker), so they are removed after
 	// the suite but not counted as leaks; what is below them is.
@@ -55,7 +58,22 @@ func snapshotHost() hostSnapshot {
 	s.Links = cocinLinks()
 	s.NftTables, s.notes = cocinNftTables()
 	s.Procs = testProcs(s.Cgroups)
+	s.DevNodes = hostDevNodes()
 	return s
+}
+
+func hostDevNodes() []string {
+	var out []string
+	for _, n := range []string{"null", "zero", "full", "random", "urandom", "tty", "ptmx"} {
+		p := "/dev/" + n
+		var st unix.Stat_t
+		if err := unix.Lstat(p, &st); err != nil {
+			out = append(out, p+": "+err.Error())
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s mode %o dev %d:%d inode %d", p, st.Mode, unix.Major(st.Rdev), unix.Minor(st.Rdev), st.Ino))
+	}
+	return out
 }
 
 // newSince returns what s has that before had not.
@@ -75,6 +93,7 @@ func (s hostSnapshot) newSince(before hostSnapshot) hostSnapshot {
 		Links:     subtract(s.Links, before.Links),
 		NftTables: subtract(s.NftTables, before.NftTables),
 		Procs:     s.Procs, // none can predate the suite: the binary path is new
+		DevNodes:  subtract(s.DevNodes, before.DevNodes),
 		notes:     s.notes,
 	}
 }
@@ -99,7 +118,7 @@ func isParentCgroup(dir string) bool {
 }
 
 func (s hostSnapshot) count() int {
-	return len(s.Mounts) + len(s.Cgroups) + len(s.Links) + len(s.NftTables) + len(s.Procs)
+	return len(s.Mounts) + len(s.Cgroups) + len(s.Links) + len(s.NftTables) + len(s.Procs) + len(s.DevNodes)
 }
 
 func (s hostSnapshot) empty() bool { return s.count() == 0 }
@@ -124,6 +143,9 @@ func (s hostSnapshot) describe() string {
 	}
 	for _, p := range s.Procs {
 		fmt.Fprintf(&b, "  process:  %s\n", p)
+	}
+	for _, d := range s.DevNodes {
+		fmt.Fprintf(&b, "  host device node changed: now %s\n", d)
 	}
 	for _, n := range s.notes {
 		fmt.Fprintf(&b, "  (note: %s)\n", n)
