@@ -18,11 +18,13 @@ var alwaysAllowed = []specs.LinuxDeviceCgroup{
 	{Allow: true, Type: "c", Major: i64(136), Minor: nil, Access: "rwm"},  // pts/*
 }
 
-// withDeviceRules returns res with the standard nodes and the spec's own
-// devices allowed after the spec's rules, so that a config that denies all
-// devices (as `spec` writes) can still create the nodes it lists. A spec
-// with no device rules is left alone: on cgroup v2 any rule installs a
-// filter that denies what it does not name.
+// withDeviceRules returns res with the standard nodes allowed after the
+// spec's rules, and mknod ("m" only) of the spec's own devices, so that a
+// config that denies all devices (as `spec` writes) can still create the
+// nodes it lists; reading and writing them stays what the spec's rules say
+// (`--device /dev/x:/dev/y:r` is read-only). A spec with no device rules
+// is left alone: on cgroup v2 any rule installs a filter that denies what
+// it does not name.
 func withDeviceRules(res *specs.LinuxResources, devs []specs.LinuxDevice) *specs.LinuxResources {
 	if res == nil || len(res.Devices) == 0 {
 		return res
@@ -37,7 +39,7 @@ func withDeviceRules(res *specs.LinuxResources, devs []specs.LinuxDevice) *specs
 		case "p":
 			continue // a FIFO is no device: the device cgroup does not govern it
 		}
-		out.Devices = append(out.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: i64(d.Major), Minor: i64(d.Minor), Access: "rwm"})
+		out.Devices = append(out.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: i64(d.Major), Minor: i64(d.Minor), Access: "m"})
 	}
 	return &out
 }

@@ -188,6 +188,19 @@ func TestConfineDevice(t *testing.T) {
 	}
 	expectEngineError(t, cocin(t, "run", "--rm", "--device", "/etc/passwd", "busybox", "true"))
 	expectEngineError(t, cocin(t, "run", "--rm", "--device-cgroup-rule", "x 1:2 rwm", "busybox", "true"))
+	// ":r" gives read access only: opening for writing is refused by the
+	// device cgroup (fuse, 10:229, is not among Docker's default devices).
+	if _, err := os.Stat("/dev/fuse"); err == nil {
+		script := "(echo x > /dev/myfuse) 2>&1; true"
+		r = mustRun(t, "run", "--rm", "--device", "/dev/fuse:/dev/myfuse:r", "busybox", "sh", "-c", script)
+		if !strings.Contains(r.Stdout, "can't create /dev/myfuse: Operation not permitted") {
+			t.Errorf("--device ...:r: opening for writing should be refused: %s", r)
+		}
+		r = mustRun(t, "run", "--rm", "--device", "/dev/fuse:/dev/myfuse:rw", "busybox", "sh", "-c", script)
+		if strings.Contains(r.Stdout, "can't create") {
+			t.Errorf("--device ...:rw: opening for writing should work: %s", r)
+		}
+	}
 }
 
 func TestConfineNoNewPrivileges(t *testing.T) {
