@@ -75,13 +75,23 @@ func (e *Engine) execForeground(id string, proc *specs.Process, o *ExecOptions, 
 		return 125, err
 	}
 	defer tty.close()
-	eo := runtime.ExecOpts{Process: proc, Stdout: st.Stdout, Stderr: st.Stderr, ConsoleSocket: tty.socket(), Unconfined: o.Privileged}
-	if o.Interactive && !o.Tty {
-		eo.Stdin = st.Stdin
+	eo := runtime.ExecOpts{Process: proc, ConsoleSocket: tty.socket(), Unconfined: o.Privileged}
+	var relay *stdioRelay
+	if !o.Tty {
+		if relay, err = newStdioRelay(st, o.Interactive); err != nil {
+			return 125, err
+		}
+		eo.Stdin, eo.Stdout, eo.Stderr = relay.In, relay.Out, relay.Err
 	}
 	p, err := e.Runtime.Exec(id, eo)
 	if err != nil {
+		if relay != nil {
+			relay.close()
+		}
 		return ExitCode(err), err
+	}
+	if relay != nil {
+		relay.start(nil)
 	}
 	if err := tty.receive(); err != nil {
 		_ = p.Signal(unix.SIGKILL)
@@ -93,6 +103,9 @@ func (e *Engine) execForeground(id string, proc *specs.Process, o *ExecOptions, 
 	tty.pump(o.Interactive)
 	code, err := p.Wait()
 	tty.drain()
+	if relay != nil {
+		relay.wait()
+	}
 	if err != nil {
 		return 125, err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cocin-dev/cocin/internal/image"
 	"github.com/cocin-dev/cocin/internal/layer"
+	"github.com/cocin-dev/cocin/internal/logs"
 	"github.com/cocin-dev/cocin/internal/runtime"
 	"github.com/cocin-dev/cocin/internal/specgen"
 	"github.com/cocin-dev/cocin/internal/state"
@@ -231,16 +232,32 @@ func (e *Engine) runForeground(ctx context.Context, p *prepared, o *RunOptions, 
 	}
 	defer tty.close()
 
-	copts := runtime.CreateOpts{ID: rec.ID, Spec: p.spec, Stdout: st.Stdout, Stderr: st.Stderr, LoopbackUp: true}
-	if o.Interactive && !o.Tty {
-		copts.Stdin = st.Stdin
-	}
+	copts := runtime.CreateOpts{ID: rec.ID, Spec: p.spec, LoopbackUp: true}
 	copts.ConsoleSocket = tty.socket()
+	var relay *stdioRelay
+	if !o.Tty {
+		if relay, err = newStdioRelay(st, o.Interactive); err != nil {
+			return 125, err
+		}
+		copts.Stdin, copts.Stdout, copts.Stderr = relay.In, relay.Out, relay.Err
+	}
 	cctx, end := trace.Step(ctx, "create container")
 	ctr, err := e.Runtime.Create(cctx, copts)
 	end()
 	if err != nil {
+		if relay != nil {
+			relay.close()
+		}
 		return ExitCode(err), err
+	}
+	if relay != nil {
+		log, err := logs.NewWriter(rec.LogPath, logOptions(rec.LogOptions))
+		if err != nil {
+			relay.close()
+			return 125, err
+		}
+		defer log.Close()
+		relay.start(log)
 	}
 	p.undo = append(p.undo, func() { _ = e.Runtime.Delete(rec.ID, true) })
 	p.undo = append(p.undo, func() { e.detachNetwork(rec.ID) })
@@ -267,6 +284,9 @@ func (e *Engine) runForeground(ctx context.Context, p *prepared, o *RunOptions, 
 	_, end = trace.Step(ctx, "wait")
 	code, werr := ctr.Wait()
 	tty.drain()
+	if relay != nil {
+		relay.wait()
+	}
 	end()
 	cctx, end = trace.Step(ctx, "cleanup")
 	oom, _ := ctr.Cgroup().OOMKilled()

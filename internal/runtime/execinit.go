@@ -47,6 +47,9 @@ func execProcess(status *os.File) error {
 	if err := execConsole(cfg.Process); err != nil {
 		return err
 	}
+	if err := ownNullStdio(); err != nil {
+		return err
+	}
 	if err := p.setupProcessEnv(); err != nil {
 		return err
 	}

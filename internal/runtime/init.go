@@ -86,6 +86,9 @@ func (p *initProc) run() error {
 	if err := p.loopbackUp(); err != nil {
 		return err
 	}
+	if err := ownNullStdio(); err != nil {
+		return err
+	}
 	if err := p.step("look up command", p.lookupCommand); err != nil {
 		return err
 	}

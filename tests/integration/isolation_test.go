@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"os"
@@ -360,4 +361,53 @@ func sharedLibs(t *testing.T, bin string) []string {
 		}
 	}
 	return libs
+}
+
+// The caller's own stdio (here a file) never reaches a foreground container
+// or an exec'd process: they write to pipes cocin relays, so a host
+// terminal or file is not theirs to reach; an unset stream is the
+// container's own /dev/null, not the host's. The foreground run's output
+// is in `logs` too, as with Docker.
+func TestSecurityStdioIsRelayed(t *testing.T) {
+	t.Parallel()
+	name := uniqueName("relay")
+	t.Cleanup(func() { cocin(t, "rm", "-f", name) })
+	script := `for f in 0 1 2; do stat -L -c %F /proc/self/fd/$f; done; stat -L -c %d:%i /proc/self/fd/0 /dev/null | uniq | wc -l`
+	want := "character special file\nfifo\nfifo\n1\n"
+	out := runToFile(t, "run", "--name", name, "busybox", "sh", "-c", script)
+	if out != want {
+		t.Errorf("foreground run: stdio seen inside %q, want %q", out, want)
+	}
+	if logs := mustRun(t, "logs", name).Stdout; logs != want {
+		t.Errorf("logs of a foreground run: %q, want %q", logs, want)
+	}
+	c := startSleeper(t)
+	if out := runToFile(t, "exec", c, "sh", "-c", script); out != want {
+		t.Errorf("exec: stdio seen inside %q, want %q", out, want)
+	}
+}
+
+// runToFile runs cocin with its stdout on a regular file and returns what
+// landed there.
+func runToFile(t *testing.T, args ...string) string {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), defaultTimeout)
+	defer cancel()
+	cmd := defaultEnv.command(ctx, args...)
+	cmd.Stdout = f
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("cocin %v: %v %s", args, err, stderr.String())
+	}
+	b, err := os.ReadFile(f.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -1,5 +1,8 @@
 package runtime
 
+// What a process inside the container gets by default that the host must
+// not lend it: a working loopback, and its own /dev/null for unset stdio.
+
 import (
 	"fmt"
 
@@ -45,4 +48,38 @@ func createsNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
 		}
 	}
 	return false
+}
+
+// ownNullStdio replaces standard streams that are the host's /dev/null (the
+// runtime's default for a stream nobody gave) with the container's own
+// node: a descriptor of the host's inode would let the container's root
+// fchmod or fchown the host's /dev/null through /proc/self/fd.
+func ownNullStdio() error {
+	var mine unix.Stat_t
+	if err := unix.Stat("/dev/null", &mine); err != nil {
+		return nil // no /dev/null in this rootfs: nothing to swap in
+	}
+	for fd := 0; fd <= 2; fd++ {
+		var st unix.Stat_t
+		if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != unix.Mkdev(1, 3) {
+			continue
+		}
+		if st.Dev == mine.Dev && st.Ino == mine.Ino {
+			continue
+		}
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+		if err != nil {
+			return err
+		}
+		nfd, err := unix.Open("/dev/null", flags&unix.O_ACCMODE|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open the container's /dev/null: %w", err)
+		}
+		err = unix.Dup3(nfd, fd, 0)
+		unix.Close(nfd)
+		if err != nil {
+			return fmt.Errorf("stdio on the container's /dev/null: %w", err)
+		}
+	}
+	return nil
 }
