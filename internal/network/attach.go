@@ -41,8 +41,10 @@ func (s *Store) Attach(dir string, pid int) (_ *Live, err error) {
 	return l, s.syncLocked(l)
 }
 
-// plug adds the container's endpoint on one network, its i-th (eth<i>).
-func (s *Store) plug(l *Live, a Attachment, i int) error {
+// plug adds the container's endpoint on one network as eth<i>. On failure
+// it undoes only what it did itself: the names it was given may belong to
+// a veth it did not create.
+func (s *Store) plug(l *Live, a Attachment, i int) (err error) {
 	n, err := s.networkFor(a.Network)
 	if err != nil {
 		return err
@@ -69,12 +71,17 @@ func (s *Store) plug(l *Live, a Attachment, i int) error {
 	}
 	ep := Endpoint{
 		Network: n.Name, NetworkID: n.ID, Bridge: n.Bridge, IP: ip.String(), PrefixLen: n.prefix().Bits(),
-		Gateway: n.Gateway, HostVeth: fmt.Sprintf("cocin%s%d", l.ID[:8], i%10), IfName: fmt.Sprintf("eth%d", i),
+		Gateway: n.Gateway, HostVeth: hostVeth(l.ID, i), IfName: fmt.Sprintf("eth%d", i),
 		Aliases: a.Aliases,
 	}
 	// Record first, then acquire: a crash from here on is undone from
 	// the record (the address, the veth, the bridge).
 	l.Endpoints = append(l.Endpoints, ep)
+	defer func() {
+		if err != nil {
+			s.unrecord(l, n, ip)
+		}
+	}()
 	if err := s.writeLive(l); err != nil {
 		return err
 	}
@@ -88,7 +95,41 @@ func (s *Store) plug(l *Live, a Attachment, i int) error {
 	if err := plugVeth(n, last, l.Pid); err != nil {
 		return err
 	}
-	return s.writeLive(l)
+	if err := s.writeLive(l); err != nil {
+		_ = deleteLink(last.HostVeth)
+		return err
+	}
+	return nil
+}
+
+// hostVeth names the host end of a container's i-th veth after its ID, so
+// that a leftover can be told to be ours (15 characters at most).
+func hostVeth(id string, i int) string { return fmt.Sprintf("cocin%s%d", id[:8], i) }
+
+// freeIndex is the lowest interface index no current endpoint uses: a
+// network connected after another was disconnected takes the hole, so its
+// names (eth<i>, the host veth) never meet an endpoint still in use.
+func freeIndex(l *Live) int {
+	used := map[string]bool{}
+	for _, ep := range l.Endpoints {
+		used[ep.IfName] = true
+	}
+	i := 0
+	for used[fmt.Sprintf("eth%d", i)] {
+		i++
+	}
+	return i
+}
+
+// unrecord drops the endpoint plug appended last and releases its address
+// (plugVeth already deleted a veth it made and could not finish).
+func (s *Store) unrecord(l *Live, n *Network, ip netip.Addr) {
+	l.Endpoints = l.Endpoints[:len(l.Endpoints)-1]
+	_ = s.writeLive(l)
+	if p, err := s.loadPool(n); err == nil {
+		p.release(ip)
+		_ = s.savePool(n, p)
+	}
 }
 
 // networkFor resolves a network by name, "bridge" being made on first use.
@@ -359,13 +400,9 @@ func (s *Store) Connect(dir string, pid int, a Attachment) error {
 	if err != nil {
 		return fmt.Errorf("container %s has no live network state", req.Name)
 	}
-	if err := s.plug(l, a, len(l.Endpoints)); err != nil {
-		// Undo only the new endpoint: release what plug recorded.
-		if ep := l.endpoint(a.Network); ep != nil && len(l.Endpoints) > 0 && &l.Endpoints[len(l.Endpoints)-1] == ep {
-			_ = s.unplug(*ep, false)
-			l.Endpoints = l.Endpoints[:len(l.Endpoints)-1]
-			_ = s.writeLive(l)
-		}
+	if err := s.plug(l, a, freeIndex(l)); err != nil {
+		// plug undid its endpoint; a bridge it made for it goes here.
+		_ = s.syncLocked(l)
 		return err
 	}
 	return s.syncLocked(l)
@@ -400,7 +437,20 @@ func (s *Store) Disconnect(id, name string) error {
 	if err := s.writeLive(l); err != nil {
 		return err
 	}
-	return errors.Join(uerr, s.syncLocked(l), s.rewriteHosts(&Live{ID: "-"}, mustLives(s)))
+	rerr := s.rerouteDefault(l)
+	return errors.Join(uerr, rerr, s.syncLocked(l), s.rewriteHosts(&Live{ID: "-"}, mustLives(s)))
+}
+
+// rerouteDefault gives a container that lost the network of its default
+// route a new one through the first remaining network that leaves the
+// host, as Docker moves the default gateway.
+func (s *Store) rerouteDefault(l *Live) error {
+	for i := range l.Endpoints {
+		if n, err := s.read(l.Endpoints[i].Network); err == nil && !n.Internal {
+			return addDefaultRoute(l.Pid, &l.Endpoints[i])
+		}
+	}
+	return nil
 }
 
 func mustLives(s *Store) []*Live { all, _ := s.lives(); return all }
