@@ -77,6 +77,18 @@ func (s *Store) reap(n *Network, p *pool, force bool) (bool, error) {
 	return true, s.writeDrain(kept)
 }
 
+// deleteDrained deletes the host veth name if the drain list holds it:
+// then it is ours (a stopped container's, whose old namespace something
+// still holds), not a link that merely has a name like ours.
+func (s *Store) deleteDrained(name string) {
+	for _, d := range s.readDrain() {
+		if d.HostVeth == name {
+			_ = deleteLink(name)
+			return
+		}
+	}
+}
+
 func gone(name string) bool {
 	_, err := netlink.LinkByName(name)
 	var nf netlink.LinkNotFoundError

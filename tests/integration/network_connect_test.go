@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -31,5 +32,25 @@ func TestNetworkReconnectKeepsOtherNetwork(t *testing.T) {
 	}
 	if strings.Count(r.Stdout, "1 packets received") != 2 {
 		t.Fatalf("peers on both networks not reachable:\n%s", r)
+	}
+}
+
+// TestNetworkRestartWhileOldNamespaceHeld: a process still in a stopped
+// container's network namespace keeps its old veth alive; start replaces
+// that leftover of ours instead of failing on its name.
+func TestNetworkRestartWhileOldNamespaceHeld(t *testing.T) {
+	nw := newNetwork(t)
+	c := detached(t, "--network", nw, "busybox", "sleep", "60")
+	pid := strings.TrimSpace(mustRun(t, "inspect", "--format", "{{.State.Pid}}", c).Stdout)
+	holder := exec.Command("nsenter", "-t", pid, "-n", "sleep", "30")
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = holder.Process.Kill(); _ = holder.Wait() })
+	mustRun(t, "stop", "-t", "0", c)
+	mustRun(t, "start", c)
+	r := mustRun(t, "exec", c, "ip", "-4", "-o", "addr", "show", "eth0")
+	if !strings.Contains(r.Stdout, "inet ") {
+		t.Fatalf("restarted container has no address: %s", r)
 	}
 }
