@@ -108,6 +108,11 @@ func plugVeth(n *Network, ep *Endpoint, pid int) (err error) {
 			_ = netlink.LinkDel(veth)
 		}
 	}()
+	// A container reaching its own published port through the host
+	// comes back out of the bridge port it entered by.
+	if err := netlink.LinkSetHairpin(veth, true); err != nil {
+		return fmt.Errorf("veth %s hairpin: %w", ep.HostVeth, err)
+	}
 	if err := netlink.LinkSetUp(veth); err != nil {
 		return fmt.Errorf("veth %s up: %w", ep.HostVeth, err)
 	}

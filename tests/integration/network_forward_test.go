@@ -47,6 +47,20 @@ func TestNetworkPublishedPortFromOtherNetwork(t *testing.T) {
 	}
 }
 
+// TestNetworkHairpinOwnPublishedPort: a container reaches its own
+// published port through its gateway (the host).
+func TestNetworkHairpinOwnPublishedPort(t *testing.T) {
+	port := freePort(t)
+	c := httpdAt(t, "-p", fmt.Sprintf("%d:80", port))
+	httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/i", port))
+	_, gw, _ := netInspect(t, "bridge")
+	// (timeout, not wget -T: busybox-static's wget crashes with -T.)
+	r := mustRun(t, "exec", c, "timeout", "5", "wget", "-qO-", fmt.Sprintf("http://%s:%d/i", gw, port))
+	if r.Stdout != "hello\n" {
+		t.Fatalf("own published port through the gateway: %s", r)
+	}
+}
+
 // TestNetworkNoUnsolicitedInbound: a host in a namespace this test makes,
 // routed to a container's subnet through this host, reaches the
 // container's published port but none of its other ports.
