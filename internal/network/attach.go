@@ -158,14 +158,8 @@ func (s *Store) publish(l *Live, ports []PortMap) error {
 		return err
 	}
 	for _, p := range ports {
-		for _, o := range others {
-			for _, q := range o.Ports {
-				if o.ID != l.ID && p.HostPort != 0 && clashes(p, q) {
-					return fmt.Errorf("cannot publish %s: host port is already published by container %s", p, o.Name)
-				}
-			}
-		}
-		if err := reserveHostPort(&p); err != nil {
+		taken := func(q PortMap) error { return portTaken(q, l, others) }
+		if err := allocHostPort(&p, taken); err != nil {
 			return err
 		}
 		l.Ports = append(l.Ports, p)
