@@ -306,7 +306,12 @@ func writeHosts(l *Live, all []*Live) error {
 	var b strings.Builder
 	b.WriteString(l.HostsBase)
 	for _, ep := range l.Endpoints {
-		fmt.Fprintf(&b, "%s\t%s\n", ep.IP, l.Hostname)
+		// Itself as its peers see it, so its own name resolves too.
+		names := []string{l.Hostname}
+		if ep.Network != DefaultName {
+			names = uniq(append(names, peerNames(l, &ep)...))
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", ep.IP, strings.Join(names, " "))
 	}
 	for _, ep := range l.Endpoints {
 		if ep.Network == DefaultName {
@@ -317,9 +322,7 @@ func writeHosts(l *Live, all []*Live) error {
 			if peer.ID == l.ID || pe == nil {
 				continue
 			}
-			names := append([]string{peer.Name}, pe.Aliases...)
-			names = append(names, peer.ID[:12])
-			fmt.Fprintf(&b, "%s\t%s\n", pe.IP, strings.Join(names, " "))
+			fmt.Fprintf(&b, "%s\t%s\n", pe.IP, strings.Join(peerNames(peer, pe), " "))
 		}
 	}
 	path := filepath.Join(l.Dir, "hosts")
@@ -329,6 +332,26 @@ func writeHosts(l *Live, all []*Live) error {
 	}
 	_, err = f.WriteString(b.String())
 	return errors.Join(err, f.Close())
+}
+
+// peerNames are the names l answers to on ep's user-defined network: its
+// name, its aliases there and its short ID.
+func peerNames(l *Live, ep *Endpoint) []string {
+	names := append([]string{l.Name}, ep.Aliases...)
+	return append(names, l.ID[:12])
+}
+
+// uniq drops repeated names (the hostname is the short ID by default).
+func uniq(names []string) []string {
+	seen := map[string]bool{}
+	out := names[:0]
+	for _, n := range names {
+		if n != "" && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Repair detaches the live records of containers that do not run (their

@@ -30,3 +30,10 @@ func TestFreeIndex(t *testing.T) {
 		t.Errorf("hostVeth = %q", got)
 	}
 }
+
+func TestUniqNames(t *testing.T) {
+	got := uniq([]string{"0123456789ab", "web", "db", "0123456789ab", ""})
+	if len(got) != 3 || got[0] != "0123456789ab" || got[1] != "web" || got[2] != "db" {
+		t.Errorf("uniq = %q", got)
+	}
+}

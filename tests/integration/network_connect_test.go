@@ -54,3 +54,14 @@ func TestNetworkRestartWhileOldNamespaceHeld(t *testing.T) {
 		t.Fatalf("restarted container has no address: %s", r)
 	}
 }
+
+// TestNetworkOwnNameResolves: on a user-defined network a container finds
+// itself by name and alias, as its peers do.
+func TestNetworkOwnNameResolves(t *testing.T) {
+	nw := newNetwork(t)
+	c := detached(t, "--network", nw, "--network-alias", "self-alias", "busybox", "sleep", "60")
+	r := mustRun(t, "exec", c, "sh", "-c", "ping -c1 -W2 "+c+" && ping -c1 -W2 self-alias")
+	if strings.Count(r.Stdout, "1 packets received") != 2 {
+		t.Fatalf("own name or alias does not resolve:\n%s", r)
+	}
+}
