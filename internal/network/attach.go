@@ -52,6 +52,10 @@ func (s *Store) plug(l *Live, a Attachment, i int) (err error) {
 	if l.endpoint(n.Name) != nil {
 		return fmt.Errorf("container %s is already attached to network %s", l.Name, n.Name)
 	}
+	// A veth of ours from this container's previous run, kept alive by
+	// something that still holds its old namespace, has the name this
+	// one needs: it goes, with its lease, before the pool is read.
+	s.deleteDrained(hostVeth(l.ID, i))
 	p, err := s.loadPool(n)
 	if err != nil {
 		return err
@@ -65,10 +69,6 @@ func (s *Store) plug(l *Live, a Attachment, i int) (err error) {
 			return errors.New("user specified IP address is supported on user defined networks only")
 		}
 	}
-	// A veth of ours from this container's previous run, kept alive by
-	// something that still holds its old namespace, has the name this
-	// one needs; gone first, its address is free again below.
-	s.deleteDrained(hostVeth(l.ID, i))
 	ip, err := s.allocateFor(n, p, want)
 	if err != nil {
 		return fmt.Errorf("network %s: %w", n.Name, err)

@@ -41,6 +41,7 @@ func TestNetworkReconnectKeepsOtherNetwork(t *testing.T) {
 func TestNetworkRestartWhileOldNamespaceHeld(t *testing.T) {
 	nw := newNetwork(t)
 	c := detached(t, "--network", nw, "busybox", "sleep", "60")
+	_, _, before := netInspect(t, nw)
 	pid := strings.TrimSpace(mustRun(t, "inspect", "--format", "{{.State.Pid}}", c).Stdout)
 	holder := exec.Command("nsenter", "-t", pid, "-n", "sleep", "30")
 	if err := holder.Start(); err != nil {
@@ -50,8 +51,10 @@ func TestNetworkRestartWhileOldNamespaceHeld(t *testing.T) {
 	mustRun(t, "stop", "-t", "0", c)
 	mustRun(t, "start", c)
 	r := mustRun(t, "exec", c, "ip", "-4", "-o", "addr", "show", "eth0")
-	if !strings.Contains(r.Stdout, "inet ") {
-		t.Fatalf("restarted container has no address: %s", r)
+	// The old veth's lease went with it: the first free address is the
+	// same one again.
+	if !strings.Contains(r.Stdout, "inet "+before[c]+"/") {
+		t.Fatalf("restarted container does not have its old address %s: %s", before[c], r)
 	}
 }
 
