@@ -41,8 +41,10 @@ func (s *Store) Attach(dir string, pid int) (_ *Live, err error) {
 	return l, s.syncLocked(l)
 }
 
-// plug adds the container's endpoint on one network, its i-th (eth<i>).
-func (s *Store) plug(l *Live, a Attachment, i int) error {
+// plug adds the container's endpoint on one network as eth<i>. On failure
+// it undoes only what it did itself: the names it was given may belong to
+// a veth it did not create.
+func (s *Store) plug(l *Live, a Attachment, i int) (err error) {
 	n, err := s.networkFor(a.Network)
 	if err != nil {
 		return err
@@ -50,6 +52,10 @@ func (s *Store) plug(l *Live, a Attachment, i int) error {
 	if l.endpoint(n.Name) != nil {
 		return fmt.Errorf("container %s is already attached to network %s", l.Name, n.Name)
 	}
+	// A veth of ours from this container's previous run, kept alive by
+	// something that still holds its old namespace, has the name this
+	// one needs: it goes, with its lease, before the pool is read.
+	s.deleteDrained(hostVeth(l.ID, i))
 	p, err := s.loadPool(n)
 	if err != nil {
 		return err
@@ -69,12 +75,17 @@ func (s *Store) plug(l *Live, a Attachment, i int) error {
 	}
 	ep := Endpoint{
 		Network: n.Name, NetworkID: n.ID, Bridge: n.Bridge, IP: ip.String(), PrefixLen: n.prefix().Bits(),
-		Gateway: n.Gateway, HostVeth: fmt.Sprintf("cocin%s%d", l.ID[:8], i%10), IfName: fmt.Sprintf("eth%d", i),
+		Gateway: n.Gateway, HostVeth: hostVeth(l.ID, i), IfName: fmt.Sprintf("eth%d", i),
 		Aliases: a.Aliases,
 	}
 	// Record first, then acquire: a crash from here on is undone from
 	// the record (the address, the veth, the bridge).
 	l.Endpoints = append(l.Endpoints, ep)
+	defer func() {
+		if err != nil {
+			s.unrecord(l, n, ip)
+		}
+	}()
 	if err := s.writeLive(l); err != nil {
 		return err
 	}
@@ -88,7 +99,41 @@ func (s *Store) plug(l *Live, a Attachment, i int) error {
 	if err := plugVeth(n, last, l.Pid); err != nil {
 		return err
 	}
-	return s.writeLive(l)
+	if err := s.writeLive(l); err != nil {
+		_ = deleteLink(last.HostVeth)
+		return err
+	}
+	return nil
+}
+
+// hostVeth names the host end of a container's i-th veth after its ID, so
+// that a leftover can be told to be ours (15 characters at most).
+func hostVeth(id string, i int) string { return fmt.Sprintf("cocin%s%d", id[:8], i) }
+
+// freeIndex is the lowest interface index no current endpoint uses: a
+// network connected after another was disconnected takes the hole, so its
+// names (eth<i>, the host veth) never meet an endpoint still in use.
+func freeIndex(l *Live) int {
+	used := map[string]bool{}
+	for _, ep := range l.Endpoints {
+		used[ep.IfName] = true
+	}
+	i := 0
+	for used[fmt.Sprintf("eth%d", i)] {
+		i++
+	}
+	return i
+}
+
+// unrecord drops the endpoint plug appended last and releases its address
+// (plugVeth already deleted a veth it made and could not finish).
+func (s *Store) unrecord(l *Live, n *Network, ip netip.Addr) {
+	l.Endpoints = l.Endpoints[:len(l.Endpoints)-1]
+	_ = s.writeLive(l)
+	if p, err := s.loadPool(n); err == nil {
+		p.release(ip)
+		_ = s.savePool(n, p)
+	}
 }
 
 // networkFor resolves a network by name, "bridge" being made on first use.
@@ -113,14 +158,8 @@ func (s *Store) publish(l *Live, ports []PortMap) error {
 		return err
 	}
 	for _, p := range ports {
-		for _, o := range others {
-			for _, q := range o.Ports {
-				if o.ID != l.ID && p.HostPort != 0 && clashes(p, q) {
-					return fmt.Errorf("cannot publish %s: host port is already published by container %s", p, o.Name)
-				}
-			}
-		}
-		if err := reserveHostPort(&p); err != nil {
+		taken := func(q PortMap) error { return portTaken(q, l, others) }
+		if err := allocHostPort(&p, taken); err != nil {
 			return err
 		}
 		l.Ports = append(l.Ports, p)
@@ -267,7 +306,12 @@ func writeHosts(l *Live, all []*Live) error {
 	var b strings.Builder
 	b.WriteString(l.HostsBase)
 	for _, ep := range l.Endpoints {
-		fmt.Fprintf(&b, "%s\t%s\n", ep.IP, l.Hostname)
+		// Itself as its peers see it, so its own name resolves too.
+		names := []string{l.Hostname}
+		if ep.Network != DefaultName {
+			names = uniq(append(names, peerNames(l, &ep)...))
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", ep.IP, strings.Join(names, " "))
 	}
 	for _, ep := range l.Endpoints {
 		if ep.Network == DefaultName {
@@ -278,9 +322,7 @@ func writeHosts(l *Live, all []*Live) error {
 			if peer.ID == l.ID || pe == nil {
 				continue
 			}
-			names := append([]string{peer.Name}, pe.Aliases...)
-			names = append(names, peer.ID[:12])
-			fmt.Fprintf(&b, "%s\t%s\n", pe.IP, strings.Join(names, " "))
+			fmt.Fprintf(&b, "%s\t%s\n", pe.IP, strings.Join(peerNames(peer, pe), " "))
 		}
 	}
 	path := filepath.Join(l.Dir, "hosts")
@@ -290,6 +332,26 @@ func writeHosts(l *Live, all []*Live) error {
 	}
 	_, err = f.WriteString(b.String())
 	return errors.Join(err, f.Close())
+}
+
+// peerNames are the names l answers to on ep's user-defined network: its
+// name, its aliases there and its short ID.
+func peerNames(l *Live, ep *Endpoint) []string {
+	names := append([]string{l.Name}, ep.Aliases...)
+	return append(names, l.ID[:12])
+}
+
+// uniq drops repeated names (the hostname is the short ID by default).
+func uniq(names []string) []string {
+	seen := map[string]bool{}
+	out := names[:0]
+	for _, n := range names {
+		if n != "" && !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Repair detaches the live records of containers that do not run (their
@@ -359,13 +421,9 @@ func (s *Store) Connect(dir string, pid int, a Attachment) error {
 	if err != nil {
 		return fmt.Errorf("container %s has no live network state", req.Name)
 	}
-	if err := s.plug(l, a, len(l.Endpoints)); err != nil {
-		// Undo only the new endpoint: release what plug recorded.
-		if ep := l.endpoint(a.Network); ep != nil && len(l.Endpoints) > 0 && &l.Endpoints[len(l.Endpoints)-1] == ep {
-			_ = s.unplug(*ep, false)
-			l.Endpoints = l.Endpoints[:len(l.Endpoints)-1]
-			_ = s.writeLive(l)
-		}
+	if err := s.plug(l, a, freeIndex(l)); err != nil {
+		// plug undid its endpoint; a bridge it made for it goes here.
+		_ = s.syncLocked(l)
 		return err
 	}
 	return s.syncLocked(l)
@@ -400,7 +458,20 @@ func (s *Store) Disconnect(id, name string) error {
 	if err := s.writeLive(l); err != nil {
 		return err
 	}
-	return errors.Join(uerr, s.syncLocked(l), s.rewriteHosts(&Live{ID: "-"}, mustLives(s)))
+	rerr := s.rerouteDefault(l)
+	return errors.Join(uerr, rerr, s.syncLocked(l), s.rewriteHosts(&Live{ID: "-"}, mustLives(s)))
+}
+
+// rerouteDefault gives a container that lost the network of its default
+// route a new one through the first remaining network that leaves the
+// host, as Docker moves the default gateway.
+func (s *Store) rerouteDefault(l *Live) error {
+	for i := range l.Endpoints {
+		if n, err := s.read(l.Endpoints[i].Network); err == nil && !n.Internal {
+			return addDefaultRoute(l.Pid, &l.Endpoints[i])
+		}
+	}
+	return nil
 }
 
 func mustLives(s *Store) []*Live { all, _ := s.lives(); return all }

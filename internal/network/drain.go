@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 )
@@ -75,6 +76,31 @@ func (s *Store) reap(n *Network, p *pool, force bool) (bool, error) {
 		return false, nil
 	}
 	return true, s.writeDrain(kept)
+}
+
+// deleteDrained deletes the host veth name if the drain list holds it:
+// then it is ours (a stopped container's, whose old namespace something
+// still holds), not a link that merely has a name like ours. Its lease
+// goes and its entry too, so that no later reap takes the new veth of
+// that name for the old one.
+func (s *Store) deleteDrained(name string) {
+	all := s.readDrain()
+	i := slices.IndexFunc(all, func(d draining) bool { return d.HostVeth == name })
+	if i < 0 || deleteLink(name) != nil {
+		return
+	}
+	d := all[i]
+	nets, _ := s.List()
+	for _, n := range nets {
+		if n.ID != d.NetworkID {
+			continue
+		}
+		if p, err := s.loadPool(n); err == nil {
+			p.release(netip.MustParseAddr(d.IP))
+			_ = s.savePool(n, p)
+		}
+	}
+	_ = s.writeDrain(slices.Delete(all, i, i+1))
 }
 
 func gone(name string) bool {

@@ -108,6 +108,11 @@ func plugVeth(n *Network, ep *Endpoint, pid int) (err error) {
 			_ = netlink.LinkDel(veth)
 		}
 	}()
+	// A container reaching its own published port through the host
+	// comes back out of the bridge port it entered by.
+	if err := netlink.LinkSetHairpin(veth, true); err != nil {
+		return fmt.Errorf("veth %s hairpin: %w", ep.HostVeth, err)
+	}
 	if err := netlink.LinkSetUp(veth); err != nil {
 		return fmt.Errorf("veth %s up: %w", ep.HostVeth, err)
 	}
@@ -137,12 +142,58 @@ func configureInside(n *Network, ep *Endpoint, ns netns.NsHandle) error {
 	if err := h.LinkSetUp(link); err != nil {
 		return fmt.Errorf("container %s up: %w", ep.IfName, err)
 	}
-	if n.Internal || ep.IfName != "eth0" {
+	if n.Internal {
 		return nil
 	}
-	gw := net.ParseIP(n.Gateway)
+	return routeDefault(h, ep)
+}
+
+// addDefaultRoute routes the container (init pid) through ep's gateway
+// unless it has a default route already.
+func addDefaultRoute(pid int, ep *Endpoint) error {
+	ns, err := netns.GetFromPid(pid)
+	if err != nil {
+		return fmt.Errorf("open network namespace of %d: %w", pid, err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
+	if err != nil {
+		return fmt.Errorf("netlink in container: %w", err)
+	}
+	defer h.Close()
+	return routeDefault(h, ep)
+}
+
+// routeDefault adds a default route via ep's gateway when the namespace
+// has none: the first network that leaves the host gives it, and a
+// network connected later only when the one that gave it left.
+func routeDefault(h *netlink.Handle, ep *Endpoint) error {
+	routes, err := h.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("container routes: %w", err)
+	}
+	for _, r := range routes {
+		if isDefault(r) {
+			return nil
+		}
+	}
+	link, err := h.LinkByName(ep.IfName)
+	if err != nil {
+		return fmt.Errorf("container %s: %w", ep.IfName, err)
+	}
+	gw := net.ParseIP(ep.Gateway)
 	if err := h.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: gw}); err != nil {
 		return fmt.Errorf("container default route via %s: %w", gw, err)
 	}
 	return nil
+}
+
+// isDefault reports whether r is a default route (netlink gives its
+// destination as nil or as 0.0.0.0/0 depending on the version).
+func isDefault(r netlink.Route) bool {
+	if r.Dst == nil {
+		return true
+	}
+	ones, _ := r.Dst.Mask.Size()
+	return ones == 0
 }

@@ -67,19 +67,12 @@ func buildTable(c *nftables.Conn, t *nftables.Table, rs ruleset) {
 	post := c.AddChain(&nftables.Chain{Name: "postrouting", Table: t, Type: nftables.ChainTypeNAT, Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
 	fwd := c.AddChain(&nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter, Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &accept})
 	add := func(ch *nftables.Chain, e ...expr.Any) { c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: e}) }
+	forwardRules(func(e ...expr.Any) { add(fwd, e...) }, rs.nets)
 	for _, n := range rs.nets {
-		br := n.Bridge
 		if n.Internal {
-			// Nothing in or out but between the bridge's own ports.
-			add(fwd, cat(ifname(unix.NFT_META_IIFNAME, br, true), ifname(unix.NFT_META_OIFNAME, br, false), verdict(expr.VerdictDrop))...)
-			add(fwd, cat(ifname(unix.NFT_META_OIFNAME, br, true), ifname(unix.NFT_META_IIFNAME, br, false), verdict(expr.VerdictDrop))...)
 			continue
 		}
-		// Networks are isolated from each other, as Docker's bridges are.
-		add(fwd, cat(ifname(unix.NFT_META_IIFNAME, br, true), ifname(unix.NFT_META_OIFNAME, br, false), ifPrefix(unix.NFT_META_OIFNAME, "cocin"), verdict(expr.VerdictDrop))...)
-		add(fwd, cat(ifname(unix.NFT_META_IIFNAME, br, true), verdict(expr.VerdictAccept))...)
-		add(fwd, cat(ifname(unix.NFT_META_OIFNAME, br, true), ctStateEstablished(), verdict(expr.VerdictAccept))...)
-		add(fwd, cat(ifname(unix.NFT_META_OIFNAME, br, true), ctDNAT(), verdict(expr.VerdictAccept))...)
+		br := n.Bridge
 		// Outbound NAT for what leaves the host.
 		add(post, cat(ipv4(), saddr(n.prefix()), ifname(unix.NFT_META_OIFNAME, br, false), []expr.Any{&expr.Masq{}})...)
 		// Published ports reached from loopback, or from a container
@@ -90,6 +83,41 @@ func buildTable(c *nftables.Conn, t *nftables.Table, rs ruleset) {
 	for _, p := range rs.ports {
 		add(pre, dnatRule(p)...)
 		add(out, dnatRule(p)...)
+	}
+}
+
+// forwardRules fills the forward chain. Its policy stays accept (a base
+// chain's drop would also drop the host's own forwarding, which is not
+// ours), so each bridge ends with an explicit drop of what enters it. The
+// order is what Docker's FORWARD chains amount to:
+//
+//  1. internal networks: nothing in or out but between their own ports;
+//  2. published ports (DNATed connections) are reachable from anywhere;
+//  3. networks are isolated from each other;
+//  4. replies to connections the containers made come back;
+//  5. what leaves a bridge (outbound, or to the same bridge) goes;
+//  6. anything else entering a bridge is dropped.
+func forwardRules(add func(...expr.Any), nets []*Network) {
+	var open []string
+	for _, n := range nets {
+		if n.Internal {
+			add(cat(ifname(unix.NFT_META_IIFNAME, n.Bridge, true), ifname(unix.NFT_META_OIFNAME, n.Bridge, false), verdict(expr.VerdictDrop))...)
+			add(cat(ifname(unix.NFT_META_OIFNAME, n.Bridge, true), ifname(unix.NFT_META_IIFNAME, n.Bridge, false), verdict(expr.VerdictDrop))...)
+		} else {
+			open = append(open, n.Bridge)
+		}
+	}
+	if len(open) == 0 {
+		return
+	}
+	add(cat(ctDNAT(), verdict(expr.VerdictAccept))...)
+	for _, br := range open {
+		add(cat(ifname(unix.NFT_META_IIFNAME, br, true), ifname(unix.NFT_META_OIFNAME, br, false), ifPrefix(unix.NFT_META_OIFNAME, "cocin"), verdict(expr.VerdictDrop))...)
+	}
+	add(cat(ctStateEstablished(), verdict(expr.VerdictAccept))...)
+	for _, br := range open {
+		add(cat(ifname(unix.NFT_META_IIFNAME, br, true), verdict(expr.VerdictAccept))...)
+		add(cat(ifname(unix.NFT_META_OIFNAME, br, true), verdict(expr.VerdictDrop))...)
 	}
 }
 
@@ -196,6 +224,8 @@ func (rs ruleset) fingerprint() string {
 	var b strings.Builder
 	boot, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	b.Write(boot)
+	// The layout's version: a table an older cocin wrote is rewritten.
+	b.WriteString("forward-v2\n")
 	for _, n := range rs.nets {
 		fmt.Fprintf(&b, "net %s %s %s %t\n", n.Bridge, n.Subnet, n.Gateway, n.Internal)
 	}

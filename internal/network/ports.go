@@ -156,6 +156,61 @@ func reserveHostPort(p *PortMap) error {
 	return nil
 }
 
+// allocHostPort reserves p's host port. No socket holds a published port
+// (the kernel DNATs it), so the bind test cannot see those: a fixed port
+// is checked against them first, and a free one is drawn again while it
+// falls on one of them.
+func allocHostPort(p *PortMap, taken func(PortMap) error) error {
+	if p.HostPort != 0 {
+		if err := taken(*p); err != nil {
+			return err
+		}
+		return reserveHostPort(p)
+	}
+	for try := 0; try < 20; try++ {
+		q := *p
+		if err := reserveHostPort(&q); err != nil {
+			return err
+		}
+		if taken(q) == nil {
+			*p = q
+			return nil
+		}
+	}
+	return fmt.Errorf("cannot publish %s: no free host port found", p)
+}
+
+// portTaken says whether p's host socket is published already: by one of
+// l's own mappings made before it (two -p for one host port), or by
+// another running container.
+func portTaken(p PortMap, l *Live, others []*Live) error {
+	for _, q := range l.Ports {
+		if clashes(p, q) {
+			//lint:ignore ST1005 Docker's wording, which scripts match
+			return fmt.Errorf("Bind for %s failed: port is already allocated", hostAddr(q))
+		}
+	}
+	for _, o := range others {
+		if o.ID == l.ID {
+			continue
+		}
+		for _, q := range o.Ports {
+			if clashes(p, q) {
+				return fmt.Errorf("cannot publish %s: host port is already published by container %s", p, o.Name)
+			}
+		}
+	}
+	return nil
+}
+
+func hostAddr(p PortMap) string {
+	ip := p.HostIP
+	if ip == "" {
+		ip = "0.0.0.0"
+	}
+	return net.JoinHostPort(ip, strconv.Itoa(int(p.HostPort)))
+}
+
 // clashes reports whether two mappings want the same host socket.
 func clashes(a, b PortMap) bool {
 	if a.Proto != b.Proto || a.HostPort != b.HostPort {

@@ -48,3 +48,35 @@ func TestClashes(t *testing.T) {
 		t.Error("different IPs clash")
 	}
 }
+
+// Two mappings of one container, or of two, may not share a host socket;
+// 0.0.0.0 (or no IP) overlaps every address.
+func TestPortTaken(t *testing.T) {
+	pm := func(ip string, port uint16, proto string) PortMap {
+		return PortMap{HostIP: ip, HostPort: port, ContainerPort: 80, Proto: proto}
+	}
+	self := &Live{ID: "a", Ports: []PortMap{pm("", 18181, "tcp")}}
+	other := &Live{ID: "b", Name: "other", Ports: []PortMap{pm("127.0.0.1", 9000, "tcp")}}
+	others := []*Live{self, other}
+	for _, c := range []struct {
+		p     PortMap
+		taken bool
+	}{
+		{pm("", 18181, "tcp"), true},
+		{pm("127.0.0.1", 18181, "tcp"), true},
+		{pm("0.0.0.0", 18181, "tcp"), true},
+		{pm("", 18181, "udp"), false},
+		{pm("", 18182, "tcp"), false},
+		{pm("0.0.0.0", 9000, "tcp"), true},
+		{pm("127.0.0.2", 9000, "tcp"), false},
+	} {
+		err := portTaken(c.p, self, others)
+		if (err != nil) != c.taken {
+			t.Errorf("portTaken(%v) = %v, want taken %v", c.p, err, c.taken)
+		}
+	}
+	if err := portTaken(pm("", 18181, "tcp"), self, others); err == nil ||
+		err.Error() != "Bind for 0.0.0.0:18181 failed: port is already allocated" {
+		t.Errorf("message: %v", err)
+	}
+}
