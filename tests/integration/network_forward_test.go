@@ -111,12 +111,20 @@ func outsideHost(t *testing.T, hostAddr, nsAddr string) string {
 }
 
 // dialIn opens a TCP connection to addr from namespace ns. The thread
-// that entered ns is never unlocked, so it ends with its goroutine.
+// goes back to its own namespace before it is unlocked; if it cannot, it
+// stays locked and ends with its goroutine (the main thread, which Go
+// never ends, must not be left in ns: /proc/self/ns/net would show it).
 func dialIn(t *testing.T, ns, addr string) error {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			done <- fmt.Errorf("enter %s: %w", ns, err)
+			return
+		}
+		defer orig.Close()
 		h, err := netns.GetFromName(ns)
 		if err == nil {
 			defer h.Close()
@@ -129,6 +137,9 @@ func dialIn(t *testing.T, ns, addr string) error {
 		c, err := net.DialTimeout("tcp4", addr, 2*time.Second)
 		if err == nil {
 			c.Close()
+		}
+		if netns.Set(orig) == nil {
+			runtime.UnlockOSThread()
 		}
 		done <- err
 	}()

@@ -82,7 +82,7 @@ func TestNetworkNoneOnlyLoopback(t *testing.T) {
 // host name.
 func TestNetworkHost(t *testing.T) {
 	host, _ := os.Hostname()
-	hostNS, _ := os.Readlink("/proc/self/ns/net")
+	hostNS, _ := os.Readlink("/proc/thread-self/ns/net")
 	r := mustRun(t, "run", "--rm", "--network", "host", "busybox", "sh", "-c", "hostname; readlink /proc/self/ns/net")
 	if want := host + "\n" + hostNS + "\n"; r.Stdout != want {
 		t.Fatalf("--network host: got %q, want %q", r.Stdout, want)
