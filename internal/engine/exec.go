@@ -47,7 +47,7 @@ func (e *Engine) Exec(ctx context.Context, ref string, o *ExecOptions, st Stream
 		return 125, err
 	}
 	if o.Detach {
-		p, err := e.Runtime.Exec(c.ID, runtime.ExecOpts{Process: proc, Detach: true, Unconfined: o.Privileged})
+		p, err := e.Runtime.Exec(c.ID, runtime.ExecOpts{Process: proc, Detach: true})
 		if err != nil {
 			return ExitCode(err), err
 		}
@@ -75,7 +75,7 @@ func (e *Engine) execForeground(id string, proc *specs.Process, o *ExecOptions, 
 		return 125, err
 	}
 	defer tty.close()
-	eo := runtime.ExecOpts{Process: proc, ConsoleSocket: tty.socket(), Unconfined: o.Privileged}
+	eo := runtime.ExecOpts{Process: proc, ConsoleSocket: tty.socket()}
 	var relay *stdioRelay
 	if !o.Tty {
 		if relay, err = newStdioRelay(st, o.Interactive); err != nil {

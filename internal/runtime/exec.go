@@ -43,9 +43,6 @@ type ExecOpts struct {
 	// subreaper instead (runc exec -d): containerd's shim waits for the
 	// PID it reads from the pid file, so that PID must become its child.
 	Reparent bool
-	// Unconfined skips the container's seccomp filter (exec --privileged,
-	// like run --privileged).
-	Unconfined bool
 }
 
 // execConfig is what the exec'd process reads on fdExecConfig.
@@ -98,13 +95,11 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container cgroup: %w", err)
 	}
-	// The container's filter, compiled (and cached) as for its init;
-	// exec --privileged runs without it.
-	var prog *SeccompProgram
-	if !o.Unconfined {
-		if prog, err = r.seccompProgram(context.Background(), spec); err != nil {
-			return nil, err
-		}
+	// The container's filter, compiled (and cached) as for its init. Every
+	// process gets it, exec --privileged too (as with Docker and runc).
+	prog, err := r.seccompProgram(context.Background(), spec)
+	if err != nil {
+		return nil, err
 	}
 	return startExec(cg, nsf, execConfig{Process: o.Process, Seccomp: prog}, o)
 }

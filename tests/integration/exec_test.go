@@ -126,6 +126,11 @@ func TestExecPrivileged(t *testing.T) {
 		t.Errorf("mount succeeded without --privileged: %s", r)
 	}
 	mustRun(t, "exec", "--privileged", c, "mount", "-t", "tmpfs", "t", "/tmp")
+	// The default profile stays on for exec --privileged.
+	d := startSleeper(t)
+	if r := mustRun(t, "exec", "--privileged", d, "grep", "Seccomp:", "/proc/self/status"); !strings.Contains(r.Stdout, "2") {
+		t.Errorf("exec --privileged dropped the container's seccomp filter: %s", r)
+	}
 }
 
 func TestExecExitCodes(t *testing.T) {
