@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -271,32 +272,24 @@ func execCommand(exe string, cg *cgroups.Cgroup, p *pipes, nsf []*os.File, o Exe
 		ExtraFiles:  append([]*os.File{p.bootR, p.stW, p.cfgR, console}, nsf...),
 		SysProcAttr: &syscall.SysProcAttr{},
 	}
-	// cgroup v2: born in the container's cgroup; v1: added before the
-	// bootstrap is sent, so that nsenter forks the process inside it.
-	cgfd = -1
-	if fd, err := cg.OpenDirFD(); err == nil {
-		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD, cgfd = true, fd, fd
-	}
-	return cmd, cgfd, nil
+	// The helper stays out of the container's cgroup: feedExec moves only
+	// the process, once forked (see there).
+	return cmd, -1, nil
 }
 
-// feedExec places the process in the cgroup (v1), sends the namespaces and
-// the configuration, and reads nsenter's pid and the process's verdict.
+// feedExec sends the namespaces, reads nsenter's pid, moves that process
+// (all its threads) into the container's cgroup, then sends the
+// configuration and reads the process's verdict. Moving it only once its
+// Go runtime has its threads keeps them from counting against a tight
+// pids.max at creation (a migration is never refused by the pids limit),
+// and the process waits for its configuration, so it cannot execve, or
+// fork, outside the cgroup.
 func feedExec(cmd *exec.Cmd, cg *cgroups.Cgroup, p *pipes, boot []byte, cfg execConfig, o ExecOpts) (*Process, error) {
 	detach := o.Detach
-	if !cmd.SysProcAttr.UseCgroupFD {
-		if err := cg.AddProc(cmd.Process.Pid); err != nil {
-			return nil, fmt.Errorf("add exec process to the container's cgroup: %w", err)
-		}
-	}
 	if _, err := p.bootW.Write(boot); err != nil {
 		return nil, fmt.Errorf("send namespaces: %w", err)
 	}
 	p.bootW.Close()
-	if err := json.NewEncoder(p.cfgW).Encode(&cfg); err != nil {
-		return nil, fmt.Errorf("send exec config: %w", err)
-	}
-	p.cfgW.Close()
 	d := json.NewDecoder(p.stR)
 	var m execStatus
 	if err := d.Decode(&m); err != nil {
@@ -307,7 +300,28 @@ func feedExec(cmd *exec.Cmd, cg *cgroups.Cgroup, p *pipes, boot []byte, cfg exec
 		_ = cmd.Wait()
 		return nil, &InitError{Message: m.Message, Code: orCode(m.Code, 125)}
 	}
-	proc := &Process{Pid: m.Pid, pidfd: -1}
+	pid := m.Pid
+	abandon := func(err error) (*Process, error) {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		if !detach {
+			_ = cmd.Wait()
+			var ws unix.WaitStatus
+			_, _ = unix.Wait4(pid, &ws, 0, nil)
+		}
+		return nil, err
+	}
+	// "ready": its Go runtime has started the threads it needs.
+	if err := d.Decode(&m); err != nil || m.Type != "ready" {
+		return abandon(execFailure(m, err))
+	}
+	if err := cg.AddProc(pid); err != nil {
+		return abandon(fmt.Errorf("add exec process to the container's cgroup: %w", err))
+	}
+	if err := json.NewEncoder(p.cfgW).Encode(&cfg); err != nil {
+		return abandon(fmt.Errorf("send exec config: %w", err))
+	}
+	p.cfgW.Close()
+	proc := &Process{Pid: pid, pidfd: -1}
 	if detach && o.Reparent {
 		// nsenter's parent exits at once; reaping it here orphans the
 		// process to the nearest subreaper above us.
@@ -323,13 +337,28 @@ func feedExec(cmd *exec.Cmd, cg *cgroups.Cgroup, p *pipes, boot []byte, cfg exec
 		}
 		proc.pidfd = fd
 	}
-	if err := d.Decode(&m); err == nil {
-		if !detach {
-			_, _ = proc.Wait()
+	// "exec" comes just before execve; then EOF (close-on-exec) or why
+	// execve failed. A process that died before "exec" (out of pids, say)
+	// never ran the command, detached or not.
+	err := d.Decode(&m)
+	if err == nil && m.Type == "exec" {
+		if err = d.Decode(&m); errors.Is(err, io.EOF) {
+			return proc, nil
 		}
-		return nil, &InitError{Message: m.Message, Code: orCode(m.Code, 1)}
 	}
-	return proc, nil
+	if !detach {
+		_, _ = proc.Wait()
+	}
+	return nil, execFailure(m, err)
+}
+
+// execFailure describes a process that did not reach execve: the error it
+// reported, or that it died without one.
+func execFailure(m execStatus, err error) error {
+	if err == nil && m.Type == "error" {
+		return &InitError{Message: m.Message, Code: orCode(m.Code, 1)}
+	}
+	return &InitError{Message: "exec process died before running the command (out of processes for the container's pids limit?)", Code: 126}
 }
 
 func orCode(c, def int) int {

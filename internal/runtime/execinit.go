@@ -32,6 +32,11 @@ func ExecMain() {
 }
 
 func execProcess(status *os.File) error {
+	// The runtime moves us into the container's cgroup now, then sends
+	// the configuration.
+	if err := sendStatus(status, statusMsg{Type: "ready"}); err != nil {
+		return err
+	}
 	cfg, err := readExecConfig()
 	if err != nil {
 		return err
@@ -65,6 +70,9 @@ func execProcess(status *os.File) error {
 		return err
 	}
 	p.creds = user
+	if err := sendStatus(status, statusMsg{Type: "exec"}); err != nil {
+		return err
+	}
 	return p.exec()
 }
 

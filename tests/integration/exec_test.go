@@ -301,3 +301,24 @@ func TestExecNoZombies(t *testing.T) {
 		t.Errorf("want only the container's init left, got %v", procs)
 	}
 }
+
+// Under a tight --pids-limit, exec still works: the process joins the
+// cgroup once its own runtime threads exist (a migration is not counted
+// against pids.max), and exec -d says so only when the command ran.
+func TestExecUnderPidsLimit(t *testing.T) {
+	t.Parallel()
+	c := startSleeper(t, "--pids-limit", "4")
+	mustRun(t, "exec", c, "true")
+	for _, n := range []string{"101", "102", "103"} {
+		mustRun(t, "exec", "-d", c, "sleep", n)
+	}
+	top := mustRun(t, "top", c).Stdout
+	for _, n := range []string{"sleep 101", "sleep 102", "sleep 103"} {
+		if !strings.Contains(top, n) {
+			t.Errorf("exec -d reported success but %q does not run:\n%s", n, top)
+		}
+	}
+	if strings.Contains(top, "nsenter") {
+		t.Errorf("the exec helper shows in the container:\n%s", top)
+	}
+}
