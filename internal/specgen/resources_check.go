@@ -72,8 +72,9 @@ func (l *Limits) checkCPU(h Host) error {
 		return errors.New("conflicting options: --cpus and --cpu-quota cannot both be set")
 	case l.NanoCpus > 0 && (l.NanoCpus < 1e7 || l.NanoCpus > int64(h.NumCPU)*1e9):
 		return fmt.Errorf("range of CPUs is from 0.01 to %d.00, as there are only %d CPUs available", h.NumCPU, h.NumCPU)
-	case l.CPUShares < 0:
-		return fmt.Errorf("invalid --cpu-shares %d", l.CPUShares)
+	case l.CPUShares < 0 || (l.CPUShares > 0 && (l.CPUShares < 2 || l.CPUShares > 262144)):
+		// The kernel's range (v1 cpu.shares; v2 weight is converted from it).
+		return fmt.Errorf("invalid --cpu-shares %d: the range is 2 to 262144", l.CPUShares)
 	case l.CPUPeriod < 0 || (l.CPUPeriod > 0 && (l.CPUPeriod < 1000 || l.CPUPeriod > 1000000)):
 		return errors.New("CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)")
 	case l.CPUQuota < -1 || (l.CPUQuota > 0 && l.CPUQuota < 1000):

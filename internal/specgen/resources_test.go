@@ -79,6 +79,8 @@ func TestLimitsCheckRefuses(t *testing.T) {
 		"cfs period":          {CPUPeriod: 999},
 		"cfs quota":           {CPUQuota: 10},
 		"cpu-shares":          {CPUShares: -1},
+		"cpu-shares 1:":       {CPUShares: 1},
+		"cpu-shares 262145":   {CPUShares: 262145},
 		"not available":       {CpusetCpus: "0-2"},
 		"invalid value":       {CpusetCpus: "1-0"},
 		"memory nodes":        {CpusetMems: "1"},
