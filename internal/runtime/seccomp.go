@@ -2,20 +2,21 @@ package runtime
 
 import (
 	"context"
-
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/cocin-dev/cocin/internal/trace"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 
+	"github.com/cocin-dev/cocin/internal/trace"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 )
@@ -259,4 +260,26 @@ func (r *Runtime) seccompProgram(ctx context.Context, spec *specs.Spec) (*Seccom
 	_, end := trace.Step(ctx, "seccomp (compile or cache)")
 	defer end()
 	return CompileSeccomp(spec.Linux.Seccomp, r.SeccompCache)
+}
+
+// SeccompFeatures is what `features` reports of the seccomp support: the
+// actions seccompAction translates, the operators of seccompOps, and the
+// architectures the linked libseccomp knows.
+func SeccompFeatures() *features.Seccomp {
+	yes := true
+	actions := []string{string(specs.ActKill), string(specs.ActKillThread), string(specs.ActKillProcess), string(specs.ActTrap),
+		string(specs.ActErrno), string(specs.ActTrace), string(specs.ActAllow), string(specs.ActLog)}
+	var ops []string
+	for op := range seccompOps {
+		ops = append(ops, string(op))
+	}
+	sort.Strings(ops)
+	var archs []string
+	for _, a := range []string{"x86", "x86_64", "x32", "arm", "aarch64", "mips", "mips64", "mips64n32", "mipsel", "mipsel64",
+		"mipsel64n32", "ppc", "ppc64", "ppc64le", "s390", "s390x", "riscv64"} {
+		if _, err := libseccomp.GetArchFromString(a); err == nil {
+			archs = append(archs, "SCMP_ARCH_"+strings.ToUpper(a))
+		}
+	}
+	return &features.Seccomp{Enabled: &yes, Actions: actions, Operators: ops, Archs: archs}
 }

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"testing"
 
 	"github.com/moby/profiles/seccomp"
@@ -121,5 +122,13 @@ func BenchmarkCompileSeccompCached(b *testing.B) {
 		if _, err := CompileSeccomp(prof, dir); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestSeccompFeatures(t *testing.T) {
+	f := SeccompFeatures()
+	if f.Enabled == nil || !*f.Enabled || !slices.Contains(f.Actions, "SCMP_ACT_ERRNO") ||
+		!slices.Contains(f.Operators, "SCMP_CMP_MASKED_EQ") || !slices.Contains(f.Archs, "SCMP_ARCH_X86_64") {
+		t.Errorf("seccomp features: %+v", f)
 	}
 }

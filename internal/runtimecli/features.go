@@ -32,7 +32,7 @@ func runtimeFeatures() *features.Features {
 			Namespaces:   []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
 			Capabilities: caps,
 			Cgroup:       &features.Cgroup{V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &no},
-			Seccomp:      &features.Seccomp{Enabled: &no},
+			Seccomp:      runtime.SeccompFeatures(),
 			Apparmor:     &features.Apparmor{Enabled: &no},
 			Selinux:      &features.Selinux{Enabled: &no},
 		},
