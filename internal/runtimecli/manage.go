@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/cocin-dev/cocin/internal/cgroups"
+	"github.com/docker/go-units"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 )
@@ -33,10 +35,29 @@ func (a *app) resumeCommand() *cobra.Command {
 // updateFlags are runc update's single-value flags; --resources gives all.
 type updateFlags struct {
 	resources                         string
-	memory, memorySwap, memoryReserve int64
+	memory, memorySwap, memoryReserve byteSize
 	cpuQuota, cpuShares, pidsLimit    int64
 	cpuPeriod                         uint64
 	cpusetCpus, cpusetMems            string
+}
+
+// byteSize is a memory flag as runc takes it: bytes, a size with a unit
+// (100M, 1G: powers of 1024), or -1 for unlimited.
+type byteSize int64
+
+func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
+func (b *byteSize) Type() string   { return "bytes" }
+func (b *byteSize) Set(s string) error {
+	if s == "-1" {
+		*b = -1
+		return nil
+	}
+	n, err := units.RAMInBytes(s)
+	if err != nil {
+		return err
+	}
+	*b = byteSize(n)
+	return nil
 }
 
 func (a *app) updateCommand() *cobra.Command {
@@ -55,9 +76,9 @@ func (a *app) updateCommand() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.resources, "resources", "r", "", "LinuxResources JSON file, - for stdin; other flags are ignored")
-	f.Int64Var(&o.memory, "memory", 0, "memory limit in bytes")
-	f.Int64Var(&o.memorySwap, "memory-swap", 0, "memory+swap limit in bytes (-1: unlimited)")
-	f.Int64Var(&o.memoryReserve, "memory-reservation", 0, "memory soft limit in bytes")
+	f.Var(&o.memory, "memory", "memory limit in bytes (or 100M, 1G...)")
+	f.Var(&o.memorySwap, "memory-swap", "memory+swap limit in bytes (or 100M, 1G...; -1: unlimited)")
+	f.Var(&o.memoryReserve, "memory-reservation", "memory soft limit in bytes (or 100M, 1G...)")
 	f.Int64Var(&o.cpuQuota, "cpu-quota", 0, "CFS quota in microseconds per period")
 	f.Uint64Var(&o.cpuPeriod, "cpu-period", 0, "CFS period in microseconds")
 	f.Int64Var(&o.cpuShares, "cpu-share", 0, "CPU shares (relative weight)")
@@ -75,13 +96,13 @@ func (o *updateFlags) build(cmd *cobra.Command) (*specs.LinuxResources, error) {
 	set := cmd.Flags().Changed
 	mem := &specs.LinuxMemory{}
 	if set("memory") {
-		mem.Limit = &o.memory
+		mem.Limit = (*int64)(&o.memory)
 	}
 	if set("memory-swap") {
-		mem.Swap = &o.memorySwap
+		mem.Swap = (*int64)(&o.memorySwap)
 	}
 	if set("memory-reservation") {
-		mem.Reservation = &o.memoryReserve
+		mem.Reservation = (*int64)(&o.memoryReserve)
 	}
 	if *mem != (specs.LinuxMemory{}) {
 		res.Memory = mem

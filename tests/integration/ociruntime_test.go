@@ -179,6 +179,11 @@ func TestRuntimeLifecycle(t *testing.T) {
 	if r := o.mustRT(t, "events", "--stats", id); !strings.Contains(r.Stdout, `"type":"stats"`) {
 		t.Errorf("events --stats: %s", r)
 	}
+	// update takes sizes with units, as runc does.
+	o.mustRT(t, "update", "--memory", "100M", id)
+	if r := o.mustRT(t, "events", "--stats", id); !strings.Contains(r.Stdout, `"limit":`+strconv.Itoa(100<<20)) {
+		t.Errorf("update --memory 100M: stats say %s", r)
+	}
 	if r := o.rt(t, "delete", id); r.Code == 0 {
 		t.Fatalf("delete of a running container must fail: %s", r)
 	}
