@@ -100,6 +100,9 @@ func (e *Engine) prepare(ctx context.Context, o *RunOptions) (_ *prepared, err e
 	if err := checkResources(&o.Resources); err != nil {
 		return nil, err
 	}
+	if o.Security.Privileged && o.Security.UsernsRemap != "" && o.Security.UsernsRemap != "host" {
+		return nil, errors.New("privileged mode is incompatible with user namespaces: use --userns-remap=host with --privileged")
+	}
 	_, end := trace.Step(ctx, "resolve image")
 	img, err := e.Images.Get(o.Image)
 	end()

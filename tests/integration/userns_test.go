@@ -212,3 +212,16 @@ func ownerUID(t *testing.T, p string) uint32 {
 	}
 	return fi.Sys().(*syscall.Stat_t).Uid
 }
+
+// --privileged with a remapped user namespace is refused up front, as
+// Docker refuses it; --userns-remap=host lifts the conflict.
+func TestUsernsPrivilegedRefused(t *testing.T) {
+	t.Parallel()
+	e := usernsEnv(t)
+	r := e.run(t, "run", "--rm", "--privileged", "--userns-remap", "cocin", "busybox", "true")
+	expectEngineError(t, r)
+	if !strings.Contains(r.Stderr, "privileged mode is incompatible with user namespaces") {
+		t.Errorf("want Docker's reason: %s", r)
+	}
+	e.mustRun(t, "run", "--rm", "--privileged", "--userns-remap", "host", "busybox", "true")
+}
