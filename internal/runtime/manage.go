@@ -53,6 +53,13 @@ func (r *Runtime) runningCgroup(id string, op string) (*cgroups.Cgroup, error) {
 
 // Pause freezes every process of container id.
 func (r *Runtime) Pause(id string) error {
+	st, err := r.State(id)
+	if err != nil {
+		return err
+	}
+	if st.Status == StatusPaused {
+		return fmt.Errorf("cannot pause container %s: container is already paused", id)
+	}
 	cg, err := r.runningCgroup(id, "pause")
 	if err != nil {
 		return err

@@ -174,6 +174,9 @@ func TestRuntimeLifecycle(t *testing.T) {
 	}
 	o.mustRT(t, "pause", id)
 	o.waitStatus(t, id, specs.ContainerState("paused"))
+	if r := o.rt(t, "pause", id); r.Code != 1 {
+		t.Errorf("pause of a paused container must fail, as with runc: %s", r)
+	}
 	o.mustRT(t, "resume", id)
 	o.waitStatus(t, id, specs.StateRunning)
 	if r := o.mustRT(t, "events", "--stats", id); !strings.Contains(r.Stdout, `"type":"stats"`) {
