@@ -82,6 +82,10 @@ func (a *app) command(use string) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(*cobra.Command, []string) error {
+			if a.g.logFormat != "text" && a.g.logFormat != "json" {
+				// runc's exit code, also under `cocin runtime`.
+				os.Exit(a.finish(fmt.Errorf("invalid log-format: %s", a.g.logFormat)))
+			}
 			a.setupLogging()
 			return nil
 		},

@@ -174,6 +174,9 @@ func TestRuntimeLifecycle(t *testing.T) {
 	}
 	o.mustRT(t, "pause", id)
 	o.waitStatus(t, id, specs.ContainerState("paused"))
+	if r := o.rt(t, "--log-format", "bogus", "list"); r.Code != 1 || !strings.Contains(r.Stderr, "invalid log-format") {
+		t.Errorf("--log-format bogus must fail, as with runc: %s", r)
+	}
 	if r := o.rt(t, "pause", id); r.Code != 1 {
 		t.Errorf("pause of a paused container must fail, as with runc: %s", r)
 	}
