@@ -247,6 +247,7 @@ func Generate(img *ocispec.ImageConfig, o *Options, rootfs, hostname string) (*s
 	if err := applySecurity(s, &o.Security); err != nil {
 		return nil, err
 	}
+	defaultNetSysctls(s)
 	return s, nil
 }
 

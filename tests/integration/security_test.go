@@ -363,3 +363,20 @@ func TestConfineExec(t *testing.T) {
 		t.Errorf("a container process opened an exe for writing: %s", logs)
 	}
 }
+
+// As with Docker, a non-root user may bind a port below 1024 in a
+// container with a network of its own (ip_unprivileged_port_start=0),
+// and ICMP echo sockets are open to every group; --sysctl overrides it.
+func TestSecurityDefaultNetSysctls(t *testing.T) {
+	t.Parallel()
+	r := mustRun(t, "run", "--rm", "--network", "none", "-u", "1000", "busybox", "sh", "-c",
+		"cat /proc/sys/net/ipv4/ping_group_range; nc -l -p 80 & sleep 0.3; netstat -ltn | grep -c ':80 '")
+	if r.Stdout != "0\t2147483647\n1\n" {
+		t.Errorf("a non-root user should listen on port 80: %s", r)
+	}
+	r = mustRun(t, "run", "--rm", "--network", "none", "--sysctl", "net.ipv4.ip_unprivileged_port_start=500", "busybox",
+		"cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start")
+	if r.Stdout != "500\n" {
+		t.Errorf("--sysctl must override the default: %s", r)
+	}
+}
