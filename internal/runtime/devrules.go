@@ -1,6 +1,9 @@
 package runtime
 
-import specs "github.com/opencontainers/runtime-spec/specs-go"
+import (
+	"github.com/cocin-dev/cocin/internal/cgroups"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
 
 func i64(v int64) *int64 { return &v }
 
@@ -42,4 +45,27 @@ func withDeviceRules(res *specs.LinuxResources, devs []specs.LinuxDevice) *specs
 		out.Devices = append(out.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: i64(d.Major), Minor: i64(d.Minor), Access: "m"})
 	}
 	return &out
+}
+
+// withoutPidsLimit returns res with the pids limit lifted ("max"): the
+// init is a Go program whose runtime starts threads while it sets the
+// container up, and each counts against pids.max. The limit is applied by
+// applyPidsLimit once the init is ready; its threads go at execve.
+func withoutPidsLimit(res *specs.LinuxResources) *specs.LinuxResources {
+	if res == nil || res.Pids == nil || res.Pids.Limit == nil || *res.Pids.Limit <= 0 {
+		return res
+	}
+	out := *res
+	out.Pids = &specs.LinuxPids{Limit: i64(-1)}
+	return &out
+}
+
+// applyPidsLimit sets the spec's pids limit on the container's cgroup (a
+// limit below what is in use only stops further forks).
+func applyPidsLimit(cg *cgroups.Cgroup, spec *specs.Spec) error {
+	if spec.Linux == nil || spec.Linux.Resources == nil || spec.Linux.Resources.Pids == nil ||
+		spec.Linux.Resources.Pids.Limit == nil || *spec.Linux.Resources.Pids.Limit <= 0 {
+		return nil
+	}
+	return cg.Update(&specs.LinuxResources{Pids: spec.Linux.Resources.Pids})
 }

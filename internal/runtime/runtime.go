@@ -201,6 +201,7 @@ func (r *Runtime) createCgroup(id string, spec *specs.Spec) (*cgroups.Cgroup, st
 	var res *specs.LinuxResources
 	if spec.Linux != nil {
 		res = withDeviceRules(spec.Linux.Resources, spec.Linux.Devices)
+		res = withoutPidsLimit(res)
 	}
 	cg, err := cgroups.Create(cgroups.Config{Parent: parent, Name: name, Resources: res})
 	if err != nil {
@@ -373,6 +374,9 @@ func (c *Container) startInit(ctx context.Context, o CreateOpts, rootfs string, 
 	m, err := c.waitReady(o.Spec, &cfg.State, cfgW)
 	endReady()
 	if err != nil {
+		return err
+	}
+	if err := applyPidsLimit(c.cg, o.Spec); err != nil {
 		return err
 	}
 	for _, s := range m.Steps {

@@ -307,7 +307,7 @@ func TestExecNoZombies(t *testing.T) {
 // against pids.max), and exec -d says so only when the command ran.
 func TestExecUnderPidsLimit(t *testing.T) {
 	t.Parallel()
-	c := startSleeper(t, "--pids-limit", "4")
+	c := startSleeper(t, "--pids-limit", "2")
 	mustRun(t, "exec", c, "true")
 	for _, n := range []string{"101", "102", "103"} {
 		mustRun(t, "exec", "-d", c, "sleep", n)
