@@ -59,6 +59,28 @@ func TestCommitRunShowsChanges(t *testing.T) {
 	}
 }
 
+// TestCommitRecordsContainerConfig: commit records the container's
+// run-time settings (env, entrypoint, cmd, workdir, anonymous volumes)
+// as Docker does, with -c applied on top.
+func TestCommitRecordsContainerConfig(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := uniqueName("cfg")
+	e.mustRun(t, "run", "-d", "--network", "none", "--name", c, "-e", "X=1", "-w", "/tmp", "-v", "/data",
+		"--entrypoint", "/bin/sh", "busybox", "-c", "sleep 100")
+	defer e.run(t, "rm", "-f", c)
+	e.mustRun(t, "commit", c, "cfg:1")
+	r := e.mustRun(t, "image", "inspect", "--format", "{{json .Config}}", "cfg:1")
+	want := `{"Env":["X=1"],"Entrypoint":["/bin/sh"],"Cmd":["-c","sleep 100"],"Volumes":{"/data":{}},"WorkingDir":"/tmp"}`
+	if strings.TrimSpace(r.Stdout) != want {
+		t.Errorf("committed config %s, want %s", r.Stdout, want)
+	}
+	e.mustRun(t, "commit", "-c", `CMD ["-c","echo $X; pwd"]`, c, "cfg:2")
+	if r := e.mustRun(t, "run", "--rm", "--network", "none", "cfg:2"); strings.Join(strings.Fields(r.Stdout), " ") != "1 /tmp" {
+		t.Errorf("run of the committed image printed %q, want 1 /tmp", r.Stdout)
+	}
+}
+
 // TestSaveLoadRoundTrip: save of two images to one file, load into a
 // fresh store from a file and from stdin, in both formats.
 func TestSaveLoadRoundTrip(t *testing.T) {
