@@ -217,7 +217,7 @@ func (a *app) imageInspectCommand() *cobra.Command {
 				}
 				views = append(views, inspectView(img))
 			}
-			if format != "" {
+			if format != "" && format != "json" { // json: Docker's default output
 				return printTemplate(a.streams.Stdout, format, views, func(v any) any { return v })
 			}
 			return engine.WriteJSON(a.streams.Stdout, views)

@@ -232,6 +232,15 @@ func TestImagesListingFlags(t *testing.T) {
 	if f := strings.Fields(r.Stdout); len(f) != 2 || f[0] != "me/tool:v1" || len(f[1]) != 12 {
 		t.Errorf("filtered images: %q", r.Stdout)
 	}
+	// \t in a format is a tab (Docker's escape); json is one object a line.
+	r = e.mustRun(t, "images", "--format", `table {{.Repository}}\t{{.Tag}}`, "me/tool")
+	if l := lines(r.Stdout); len(l) != 2 || strings.Join(strings.Fields(l[1]), " ") != "me/tool v1" || strings.Contains(r.Stdout, `\t`) {
+		t.Errorf("images --format 'table ...\\t...': %q", r.Stdout)
+	}
+	r = e.mustRun(t, "images", "--format", "json", "me/tool")
+	if l := lines(r.Stdout); len(l) != 1 || !strings.HasPrefix(l[0], "{") || !strings.Contains(l[0], `"Repository":"me/tool"`) {
+		t.Errorf("images --format json: %q", r.Stdout)
+	}
 	if r := e.mustRun(t, "images", "--no-trunc", "-q", "me/tool:v1"); !imageIDRe.MatchString(strings.TrimSpace(r.Stdout)) {
 		t.Errorf("--no-trunc -q: %q", r.Stdout)
 	}
