@@ -83,7 +83,7 @@ func newStores(t *testing.T) *testStores {
 
 func (ts *testStores) importTar(t *testing.T, tb []byte, ref string, changes ...string) *Image {
 	t.Helper()
-	img, err := ts.images.Import(context.Background(), bytes.NewReader(tb), ref, changes)
+	img, err := ts.images.Import(context.Background(), bytes.NewReader(tb), ref, changes, "")
 	if err != nil {
 		t.Fatalf("import %s: %v", ref, err)
 	}
@@ -279,7 +279,7 @@ func TestImportFailureLeavesNothing(t *testing.T) {
 		{"canceled", canceled, rootfsTar(t, map[string]string{"a": "b"}), "bad", nil},
 	}
 	for _, c := range bad {
-		if _, err := ts.images.Import(c.ctx, bytes.NewReader(c.data), c.ref, c.ch); err == nil {
+		if _, err := ts.images.Import(c.ctx, bytes.NewReader(c.data), c.ref, c.ch, ""); err == nil {
 			t.Fatalf("%s: import succeeded", c.name)
 		}
 		if got := ts.blobs(t); !slices.Equal(got, blobsBefore) {
@@ -487,7 +487,7 @@ func TestConcurrentImportsShareOneLayer(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		go func() {
-			_, err := ts.images.Import(context.Background(), bytes.NewReader(tb), fmt.Sprintf("img%d", i), nil)
+			_, err := ts.images.Import(context.Background(), bytes.NewReader(tb), fmt.Sprintf("img%d", i), nil, "")
 			errs <- err
 		}()
 	}

@@ -139,6 +139,27 @@ func TestRmiForceInUse(t *testing.T) {
 	}
 }
 
+// TestImageDockerCompat: import -m sets the history comment, history
+// takes --format, and image inspect of a missing image prints [] and
+// fails, as docker does.
+func TestImageDockerCompat(t *testing.T) {
+	t.Parallel()
+	e := newBareEnv(t)
+	e.mustRun(t, "import", "-m", "my message", busyboxTar, "msg:1")
+	r := e.mustRun(t, "history", "--format", `{{.Comment}}\t{{.CreatedBy}}`, "msg:1")
+	if strings.TrimSpace(r.Stdout) != "my message\timport" {
+		t.Errorf("history --format after import -m: %q", r.Stdout)
+	}
+	r = e.run(t, "image", "inspect", "nosuch")
+	if r.Code != 1 || strings.TrimSpace(r.Stdout) != "[]" || !strings.Contains(r.Stderr, "nosuch") {
+		t.Errorf("image inspect of a missing image: %s, want [] on stdout, the error, exit 1", r)
+	}
+	r = e.run(t, "image", "inspect", "--format", "{{.Comment}}", "msg:1", "nosuch")
+	if r.Code != 1 || strings.TrimSpace(r.Stdout) != "my message" {
+		t.Errorf("image inspect of a found and a missing image: %s", r)
+	}
+}
+
 func TestVersionInfo(t *testing.T) {
 	t.Parallel()
 	r := mustRun(t, "version")
