@@ -9,8 +9,27 @@ import (
 )
 
 func TestHeaderFromTemplate(t *testing.T) {
-	if got := headerFromTemplate(`{{.ID}}\t{{ .Names }}`); got != "ID\tNames" {
+	if got := headerFromTemplate("{{.ID}}\t{{ .Names }}"); got != "ID\tNames" {
 		t.Fatalf("%q", got)
+	}
+}
+
+// TestPrintTemplate: the two characters \t and \n in a --format are a
+// tab and a newline (as with Docker), and "json" is one object per line.
+func TestPrintTemplate(t *testing.T) {
+	type row struct{ A, B string }
+	rows := []row{{"a", "bb"}, {"ccc", "d"}}
+	id := func(r row) any { return r }
+	cases := map[string]string{
+		`table {{.A}}\t{{.B}}`: "A     B\na     bb\nccc   d\n",
+		`{{.A}}\t{{.B}}\n--`:   "a\tbb\n--\nccc\td\n--\n",
+		"json":                 `{"A":"a","B":"bb"}` + "\n" + `{"A":"ccc","B":"d"}` + "\n",
+	}
+	for format, want := range cases {
+		var b strings.Builder
+		if err := printTemplate(&b, format, rows, id); err != nil || b.String() != want {
+			t.Errorf("%s: %q, %v; want %q", format, b.String(), err, want)
+		}
 	}
 }
 

@@ -34,7 +34,7 @@ func (a *app) eventsCommand() *cobra.Command {
 			}
 			var tmpl *template.Template
 			if format != "" && format != "json" {
-				if tmpl, err = template.New("format").Funcs(templateFuncs).Parse(format); err != nil {
+				if tmpl, err = template.New("format").Funcs(templateFuncs).Parse(formatEscapes.Replace(format)); err != nil {
 					return fmt.Errorf("invalid --format template: %w", err)
 				}
 			}

@@ -10,6 +10,7 @@ import (
 
 func (a *app) importCommand() *cobra.Command {
 	var changes []string
+	var message string
 	cmd := &cobra.Command{
 		Use:   "import [OPTIONS] FILE|- [REPOSITORY[:TAG]]",
 		Short: "Import a root filesystem tarball as an image",
@@ -32,7 +33,7 @@ func (a *app) importCommand() *cobra.Command {
 			if len(args) == 2 {
 				ref = args[1]
 			}
-			img, err := e.Images.Import(a.ctx(cmd), r, ref, changes)
+			img, err := e.Images.Import(a.ctx(cmd), r, ref, changes, message)
 			if err != nil {
 				return err
 			}
@@ -41,6 +42,7 @@ func (a *app) importCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVarP(&changes, "change", "c", nil, "apply a Dockerfile instruction to the image config (CMD, ENTRYPOINT, ENV, WORKDIR, USER, ...)")
+	cmd.Flags().StringVarP(&message, "message", "m", "", "set the commit message (the history comment) of the imported image")
 	return cmd
 }
 

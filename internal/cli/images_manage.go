@@ -144,6 +144,7 @@ func refMatches(pattern, tag string) bool {
 
 func (a *app) historyCommand() *cobra.Command {
 	var noTrunc, quiet, human bool
+	var format string
 	cmd := &cobra.Command{
 		Use:   "history [OPTIONS] IMAGE",
 		Short: "Show the history of an image",
@@ -157,36 +158,55 @@ func (a *app) historyCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			printHistory(a.streams.Stdout, e.Images.History(img), noTrunc, quiet, human)
+			rows := historyRows(e.Images.History(img), noTrunc, human)
+			if format != "" && !quiet {
+				return printTemplate(a.streams.Stdout, format, rows, func(r historyRow) any { return r })
+			}
+			printHistory(a.streams.Stdout, rows, quiet)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&noTrunc, "no-trunc", false, "don't truncate output")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "only show image IDs")
 	cmd.Flags().BoolVarP(&human, "human", "H", true, "print sizes and dates in human readable format")
+	cmd.Flags().StringVar(&format, "format", "", "format the output with a Go template (fields as Docker's: .ID, .CreatedSince, .CreatedAt, .CreatedBy, .Size, .Comment) or json")
 	return cmd
 }
 
-func printHistory(out io.Writer, hs []image.HistoryEntry, noTrunc, quiet, human bool) {
+// historyRow is one line of `history`, as --format templates see it.
+type historyRow struct {
+	ID, CreatedSince, CreatedAt, CreatedBy, Size, Comment string
+}
+
+func historyRows(hs []image.HistoryEntry, noTrunc, human bool) []historyRow {
+	rows := make([]historyRow, 0, len(hs))
+	for _, h := range hs {
+		r := historyRow{ID: truncID(h.ID, noTrunc), CreatedAt: h.Created.Format(time.RFC3339),
+			CreatedBy: h.CreatedBy, Size: fmt.Sprint(h.Size), Comment: h.Comment}
+		if !noTrunc && len(r.CreatedBy) > 45 {
+			r.CreatedBy = r.CreatedBy[:44] + "…"
+		}
+		r.CreatedSince = r.CreatedAt
+		if human {
+			r.CreatedSince = units.HumanDuration(time.Since(h.Created)) + " ago"
+			r.Size = units.HumanSizeWithPrecision(float64(h.Size), 3)
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func printHistory(out io.Writer, rows []historyRow, quiet bool) {
 	if quiet {
-		for _, h := range hs {
-			fmt.Fprintln(out, truncID(h.ID, noTrunc))
+		for _, r := range rows {
+			fmt.Fprintln(out, r.ID)
 		}
 		return
 	}
 	w := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
 	fmt.Fprintln(w, "IMAGE\tCREATED\tCREATED BY\tSIZE\tCOMMENT")
-	for _, h := range hs {
-		by := h.CreatedBy
-		if !noTrunc && len(by) > 45 {
-			by = by[:44] + "…"
-		}
-		created, size := h.Created.Format(time.RFC3339), fmt.Sprint(h.Size)
-		if human {
-			created = units.HumanDuration(time.Since(h.Created)) + " ago"
-			size = units.HumanSizeWithPrecision(float64(h.Size), 3)
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", truncID(h.ID, noTrunc), created, by, size, h.Comment)
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.CreatedSince, r.CreatedBy, r.Size, r.Comment)
 	}
 	w.Flush()
 }
@@ -209,18 +229,28 @@ func (a *app) imageInspectCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var views []any
+			// As docker: what was found is printed ("[]" if nothing),
+			// each missing image is an error, and any makes exit 1.
+			views := []any{}
+			failed := 0
 			for _, ref := range args {
 				img, err := e.Images.Get(ref)
 				if err != nil {
-					return err
+					fmt.Fprintf(a.streams.Stderr, "cocin: %v\n", err)
+					failed++
+					continue
 				}
 				views = append(views, inspectView(img))
 			}
-			if format != "" {
-				return printTemplate(a.streams.Stdout, format, views, func(v any) any { return v })
+			if format != "" && format != "json" { // json: Docker's default output
+				err = printTemplate(a.streams.Stdout, format, views, func(v any) any { return v })
+			} else {
+				err = engine.WriteJSON(a.streams.Stdout, views)
 			}
-			return engine.WriteJSON(a.streams.Stdout, views)
+			if err == nil && failed > 0 {
+				err = &codeError{code: 1}
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "", "format the output with a Go template")

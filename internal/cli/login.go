@@ -87,7 +87,9 @@ func (a *app) logoutCommand() *cobra.Command {
 				return fmt.Errorf("logout: %w", err)
 			}
 			if _, ok := cf.AuthConfigs[server]; !ok && cf.CredentialsStore == "" {
-				return fmt.Errorf("logout: not logged in to %s", server)
+				// Not an error for docker either: the goal is reached.
+				fmt.Fprintf(a.streams.Stdout, "Not logged in to %s\n", server)
+				return nil
 			}
 			if err := cf.GetCredentialsStore(server).Erase(server); err != nil {
 				return fmt.Errorf("logout: %w", err)

@@ -193,14 +193,7 @@ func printContainers(out io.Writer, cs []*state.Container, o psOptions, nets net
 		}
 		return nil
 	}
-	switch {
-	case o.format == "json":
-		for _, c := range cs {
-			b, _ := json.Marshal(toRow(c, o.noTrunc, nets))
-			fmt.Fprintln(out, string(b))
-		}
-		return nil
-	case o.format != "":
+	if o.format != "" {
 		return printTemplate(out, o.format, cs, func(c *state.Container) any { return toRow(c, o.noTrunc, nets) })
 	}
 	w := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
@@ -212,13 +205,23 @@ func printContainers(out io.Writer, cs []*state.Container, o psOptions, nets net
 	return w.Flush()
 }
 
+// formatEscapes are the two-character sequences Docker turns into the
+// characters before parsing a --format, so that a shell's single quotes
+// can carry a tab or a newline.
+var formatEscapes = strings.NewReplacer(`\t`, "\t", `\n`, "\n")
+
 // printTemplate runs a Docker-style --format template for each item;
-// "table ..." prints a header made of the field names.
+// "table ..." prints a header made of the field names, "json" one JSON
+// object per line.
 func printTemplate[T any](out io.Writer, format string, items []T, view func(T) any) error {
+	if format == "json" {
+		format = "{{json .}}"
+	}
 	table := strings.HasPrefix(format, "table ")
 	if table {
 		format = strings.TrimPrefix(format, "table ")
 	}
+	format = formatEscapes.Replace(format)
 	tmpl, err := template.New("format").Funcs(templateFuncs).Parse(format)
 	if err != nil {
 		return fmt.Errorf("invalid --format template: %w", err)
@@ -293,7 +296,7 @@ func headerFromTemplate(f string) string {
 		b.WriteString(field)
 		f = f[i+j+2:]
 	}
-	return strings.ReplaceAll(b.String(), `\t`, "\t")
+	return b.String()
 }
 
 func (a *app) inspectCommand() *cobra.Command {
@@ -318,7 +321,7 @@ func (a *app) inspectCommand() *cobra.Command {
 				}
 				items = append(items, d)
 			}
-			if format != "" {
+			if format != "" && format != "json" { // json: Docker's default output
 				if err := printTemplate(a.streams.Stdout, format, items, jsonView); err != nil {
 					return err
 				}

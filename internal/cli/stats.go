@@ -61,7 +61,8 @@ func runStats(ctx context.Context, e *engine.Engine, refs []string, o statsOptio
 		format = defaultStatsFormat
 	}
 	table := strings.HasPrefix(format, "table ")
-	tmpl, err := template.New("format").Funcs(templateFuncs).Parse(strings.TrimPrefix(format, "table "))
+	format = formatEscapes.Replace(strings.TrimPrefix(format, "table "))
+	tmpl, err := template.New("format").Funcs(templateFuncs).Parse(format)
 	if err != nil {
 		return fmt.Errorf("invalid --format template: %w", err)
 	}

@@ -106,8 +106,6 @@ func (a *app) volumeLsCommand() *cobra.Command {
 					fmt.Fprintln(out, v.Name)
 				}
 				return nil
-			case format == "json":
-				return printTemplate(out, "{{json .}}", vs, func(v *volume.Volume) any { return toVolumeRow(v) })
 			case format != "":
 				return printTemplate(out, format, vs, func(v *volume.Volume) any { return toVolumeRow(v) })
 			}

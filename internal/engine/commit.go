@@ -23,12 +23,19 @@ type CommitOptions struct {
 }
 
 // Commit makes an image of a container's changes: its overlay upper
-// directory becomes one new layer on top of its image's layers.
+// directory becomes one new layer on top of its image's layers, and its
+// run-time settings (env, entrypoint, cmd, workdir, ...) the config.
 func (e *Engine) Commit(ctx context.Context, ref string, o CommitOptions) (*image.Image, error) {
 	c, err := e.Lookup(ref)
 	if err != nil {
 		return nil, err
 	}
+	base, err := e.Images.Get(c.ImageID)
+	if err != nil {
+		return nil, fmt.Errorf("image of container %s: %w", c.Name, err)
+	}
+	cfg := containerConfig(c, base.Config.Config)
+	o.Config = &cfg
 	if o.Pause && c.State.Status == state.Running {
 		thaw, err := e.freeze(c)
 		if err != nil {

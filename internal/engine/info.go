@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/cocin-dev/cocin/internal/cgroups"
+	"github.com/cocin-dev/cocin/internal/image"
 	"github.com/cocin-dev/cocin/internal/state"
 	"github.com/docker/go-units"
 	digest "github.com/opencontainers/go-digest"
@@ -62,19 +63,25 @@ func (e *Engine) Info() (*Info, error) {
 	return i, nil
 }
 
-// RemoveImage removes an image unless a container uses it (or force).
+// RemoveImage is rmi: the store applies Docker's rules to the
+// containers that use the image, running or not.
 func (e *Engine) RemoveImage(ref string, force bool) ([]string, []digest.Digest, error) {
 	ctrs, err := e.Containers.List()
 	if err != nil {
 		return nil, nil, err
 	}
-	inUse := func(id digest.Digest) bool {
+	users := func(id digest.Digest) image.Users {
+		var u image.Users
 		for _, c := range ctrs {
-			if c.ImageID == id.String() {
-				return true
+			switch {
+			case c.ImageID != id.String():
+			case IsRunning(c) && u.Running == "":
+				u.Running = c.ID[:12]
+			case !IsRunning(c) && u.Stopped == "":
+				u.Stopped = c.ID[:12]
 			}
 		}
-		return false
+		return u
 	}
-	return e.Images.Remove(ref, force, inUse)
+	return e.Images.Remove(ref, force, users)
 }

@@ -21,6 +21,9 @@ type CommitOptions struct {
 	Author  string   // -a
 	// CreatedBy is the history line, e.g. the container's command.
 	CreatedBy string
+	// Config replaces the parent's config (the container's settings as
+	// it ran); nil keeps the parent's. Changes apply on top.
+	Config *ocispec.ImageConfig
 }
 
 // Commit makes a new image from the image parent names plus one layer,
@@ -36,6 +39,9 @@ func (s *Store) Commit(ctx context.Context, parent string, diff io.Reader, o Com
 		return nil, err
 	}
 	cfg := base.Config
+	if o.Config != nil {
+		cfg.Config = *o.Config
+	}
 	if err := ApplyChanges(&cfg.Config, o.Changes); err != nil {
 		return nil, err
 	}

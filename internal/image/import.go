@@ -39,10 +39,10 @@ func (u undoList) run() {
 
 // Import creates a one-layer image from a root filesystem tarball (plain,
 // gzip or bzip2: the magic bytes decide), tags it ref ("" leaves it
-// untagged) and applies the Dockerfile-style changes to its config. A
-// layer already in the store is reused, not unpacked again. On failure
+// untagged) and applies the Dockerfile-style changes to its config;
+// message is the history comment ("" for the default). A layer already in the store is reused, not unpacked again. On failure
 // nothing it wrote remains.
-func (s *Store) Import(ctx context.Context, r io.Reader, ref string, changes []string) (_ *Image, err error) {
+func (s *Store) Import(ctx context.Context, r io.Reader, ref string, changes []string, message string) (_ *Image, err error) {
 	var full string
 	if ref != "" {
 		parsed, err := parseRef(ref)
@@ -76,19 +76,22 @@ func (s *Store) Import(ctx context.Context, r io.Reader, ref string, changes []s
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	return s.commitImport(cfg, blob, diffID, size, full, &undo)
+	if message == "" {
+		message = "Imported from tarball"
+	}
+	return s.commitImport(cfg, blob, diffID, size, full, message, &undo)
 }
 
 // commitImport writes the config and manifest and then the index entry,
 // the step that makes the image exist.
-func (s *Store) commitImport(cfg ocispec.ImageConfig, blob ocispec.Descriptor, diffID digest.Digest, size int64, full string, undo *undoList) (*Image, error) {
+func (s *Store) commitImport(cfg ocispec.ImageConfig, blob ocispec.Descriptor, diffID digest.Digest, size int64, full, comment string, undo *undoList) (*Image, error) {
 	now := time.Now().UTC()
 	config := ocispec.Image{
 		Created:  &now,
 		Platform: ocispec.Platform{Architecture: runtime.GOARCH, OS: "linux"},
 		Config:   cfg,
 		RootFS:   ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{diffID}},
-		History:  []ocispec.History{{Created: &now, CreatedBy: "import", Comment: "Imported from tarball"}},
+		History:  []ocispec.History{{Created: &now, CreatedBy: "import", Comment: comment}},
 	}
 	configDesc, err := s.putJSON(ocispec.MediaTypeImageConfig, config, undo)
 	if err != nil {

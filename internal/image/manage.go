@@ -76,7 +76,7 @@ func (s *Store) Prune(all bool, inUse func(digest.Digest) bool) ([]digest.Digest
 		for _, c := range layer.ChainIDs(img.DiffIDs) {
 			sizes[c] = s.LayerSize(c)
 		}
-		_, gone, err := s.Remove(img.ID.String(), true, inUse)
+		_, gone, err := s.Remove(img.ID.String(), true, nil) // not in use: checked above
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -9,17 +10,24 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
+// Users names containers that use an image, for rmi's conflict rules:
+// the short ID of one running and of one stopped container, "" for none.
+type Users struct{ Running, Stopped string }
+
+func (u Users) any() bool { return u.Running != "" || u.Stopped != "" }
+
 // Remove is `rmi` with Docker's rules. By tag it untags, and deletes the
 // image once no tag is left. By ID it removes all tags and the image,
-// but needs force when the tags span several repositories. An image that
-// inUse reports as used by a container is only untagged if other tags
-// remain, and otherwise refused without force (a caller refuses running
-// containers' images itself, even with force). Deleting an image frees
-// its blobs and the layers no other image shares; the layers of an image
-// deleted by force while in use stay for the container (see GCLayers).
+// but needs force when the tags span several repositories. An image a
+// container uses (users; nil: none) is never deleted: its last tag goes
+// only with force, and the image stays, dangling, while a container
+// needs its layers and config (Docker keeps the layers too). By ID a
+// stopped container's image is untagged with force only, and a running
+// container's is refused even with force, as in Docker. Deleting an
+// image frees its blobs and the layers no other image shares.
 // deleted lists the image ID first, then the chain IDs of freed layers.
 // Errors wrap ErrNotFound, ErrAmbiguous, ErrInvalidRef or ErrConflict.
-func (s *Store) Remove(refOrID string, force bool, inUse func(imageID digest.Digest) bool) (untagged []string, deleted []digest.Digest, err error) {
+func (s *Store) Remove(refOrID string, force bool, users func(imageID digest.Digest) Users) (untagged []string, deleted []digest.Digest, err error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, nil, err
@@ -33,18 +41,24 @@ func (s *Store) Remove(refOrID string, force bool, inUse func(imageID digest.Dig
 	if err != nil {
 		return nil, nil, err
 	}
-	used := inUse != nil && inUse(id)
+	var u Users
+	if users != nil {
+		u = users(id)
+	}
 	tags := idx.tagsOf(id)
-	if err := checkRemove(id, ref, tags, used, force); err != nil {
+	if err := checkRemove(id, ref, tags, u, force); err != nil {
 		return nil, nil, err
 	}
-	if ref != "" && len(tags) > 1 {
+	if ref != "" && (len(tags) > 1 || u.any()) {
 		delete(idx.Tags, ref)
 		return []string{familiar(ref)}, nil, s.writeIndex(idx)
 	}
 	for _, t := range tags {
 		delete(idx.Tags, t)
 		untagged = append(untagged, familiar(t))
+	}
+	if u.any() {
+		return untagged, nil, s.writeIndex(idx)
 	}
 	rec := idx.Images[id]
 	delete(idx.Images, id)
@@ -53,28 +67,28 @@ func (s *Store) Remove(refOrID string, force bool, inUse func(imageID digest.Dig
 	}
 	// The image is gone; what follows only frees space, and whatever
 	// fails here is unreferenced garbage, not a broken image.
-	freed, ferr := s.free(idx, id, rec, !used)
+	freed, ferr := s.free(idx, id, rec)
 	return untagged, append([]digest.Digest{id}, freed...), ferr
 }
 
 // checkRemove applies Docker's conflict rules.
-func checkRemove(id digest.Digest, ref string, tags []string, used, force bool) error {
+func checkRemove(id digest.Digest, ref string, tags []string, u Users, force bool) error {
 	short := id.Encoded()[:12]
-	if force {
-		return nil
-	}
 	if ref != "" {
-		if used && len(tags) == 1 {
-			return fmt.Errorf("%w: unable to remove repository reference %q (must force) - a container is using its referenced image %s",
-				ErrConflict, familiar(ref), short)
+		if !force && u.any() && len(tags) == 1 {
+			return fmt.Errorf("%w: unable to remove repository reference %q (must force) - container %s is using its referenced image %s",
+				ErrConflict, familiar(ref), cmp.Or(u.Running, u.Stopped), short)
 		}
 		return nil
 	}
-	if !singleRepo(tags) {
+	if !force && !singleRepo(tags) {
 		return fmt.Errorf("%w: unable to delete %s (must be forced) - image is referenced in multiple repositories", ErrConflict, short)
 	}
-	if used {
-		return fmt.Errorf("%w: unable to delete %s (must be forced) - image is being used by a container", ErrConflict, short)
+	if u.Running != "" {
+		return fmt.Errorf("%w: unable to delete %s (cannot be forced) - image is being used by running container %s", ErrConflict, short, u.Running)
+	}
+	if !force && u.Stopped != "" {
+		return fmt.Errorf("%w: unable to delete %s (must be forced) - image is being used by stopped container %s", ErrConflict, short, u.Stopped)
 	}
 	return nil
 }
@@ -92,8 +106,8 @@ func singleRepo(tags []string) bool {
 func repoOf(full string) string { return full[:strings.LastIndex(full, ":")] }
 
 // free deletes the removed image's config and manifest, its layer blobs
-// and (when freeLayers) its layers that no remaining image uses.
-func (s *Store) free(idx *index, id digest.Digest, rec *record, freeLayers bool) ([]digest.Digest, error) {
+// and its layers that no remaining image uses.
+func (s *Store) free(idx *index, id digest.Digest, rec *record) ([]digest.Digest, error) {
 	blobsInUse, chainsInUse := map[digest.Digest]bool{}, map[digest.Digest]bool{}
 	for _, r := range idx.Images {
 		for _, b := range r.Layers {
@@ -117,7 +131,7 @@ func (s *Store) free(idx *index, id digest.Digest, rec *record, freeLayers bool)
 		}
 	}
 	var freed []digest.Digest
-	for i := len(rec.ChainIDs) - 1; freeLayers && i >= 0; i-- {
+	for i := len(rec.ChainIDs) - 1; i >= 0; i-- {
 		c := rec.ChainIDs[i]
 		if chainsInUse[c] {
 			continue
@@ -136,7 +150,8 @@ func (s *Store) free(idx *index, id digest.Digest, rec *record, freeLayers bool)
 
 // GCLayers removes unpacked layers that no image uses and keep does not
 // claim (keep: the chain IDs of containers' lowerdirs, e.g. of images
-// removed by force while in use), and stale temporary layer dirs.
+// that older versions removed by force while in use), and stale
+// temporary layer dirs.
 func (s *Store) GCLayers(keep func(chainID digest.Digest) bool) ([]digest.Digest, error) {
 	unlock, err := s.lock()
 	if err != nil {

@@ -83,7 +83,7 @@ func newStores(t *testing.T) *testStores {
 
 func (ts *testStores) importTar(t *testing.T, tb []byte, ref string, changes ...string) *Image {
 	t.Helper()
-	img, err := ts.images.Import(context.Background(), bytes.NewReader(tb), ref, changes)
+	img, err := ts.images.Import(context.Background(), bytes.NewReader(tb), ref, changes, "")
 	if err != nil {
 		t.Fatalf("import %s: %v", ref, err)
 	}
@@ -279,7 +279,7 @@ func TestImportFailureLeavesNothing(t *testing.T) {
 		{"canceled", canceled, rootfsTar(t, map[string]string{"a": "b"}), "bad", nil},
 	}
 	for _, c := range bad {
-		if _, err := ts.images.Import(c.ctx, bytes.NewReader(c.data), c.ref, c.ch); err == nil {
+		if _, err := ts.images.Import(c.ctx, bytes.NewReader(c.data), c.ref, c.ch, ""); err == nil {
 			t.Fatalf("%s: import succeeded", c.name)
 		}
 		if got := ts.blobs(t); !slices.Equal(got, blobsBefore) {
@@ -330,31 +330,48 @@ func TestTagAndRmiSemantics(t *testing.T) {
 		t.Fatalf("untag: %v %v %v", untagged, deleted, err)
 	}
 	// In use: a tag can go while another remains; the last cannot.
-	inUse := func(id digest.Digest) bool { return id == img.ID }
-	if _, _, err := ts.images.Remove("app:2", false, inUse); err != nil {
+	stopped := func(id digest.Digest) Users {
+		if id == img.ID {
+			return Users{Stopped: "c1"}
+		}
+		return Users{}
+	}
+	running := func(digest.Digest) Users { return Users{Running: "c2"} }
+	if _, _, err := ts.images.Remove("app:2", false, stopped); err != nil {
 		t.Fatalf("untag of a used image with another tag left: %v", err)
 	}
-	if _, _, err := ts.images.Remove("app:1", false, inUse); !errors.Is(err, ErrConflict) {
+	if _, _, err := ts.images.Remove("app:1", false, stopped); !errors.Is(err, ErrConflict) {
 		t.Fatalf("removing the last tag of a used image: %v", err)
 	}
-	if _, _, err := ts.images.Remove(img.ID.String(), false, inUse); !errors.Is(err, ErrConflict) {
+	if _, _, err := ts.images.Remove(img.ID.String(), false, stopped); !errors.Is(err, ErrConflict) {
 		t.Fatalf("removing a used image by ID: %v", err)
 	}
-	// Forced while in use: deleted, but the container keeps its layer.
-	untagged, deleted, err = ts.images.Remove(img.ID.String(), true, inUse)
-	if err != nil || !slices.Equal(untagged, []string{"app:1"}) || !slices.Equal(deleted, []digest.Digest{img.ID}) {
+	// A running container's image cannot be deleted by ID, even forced.
+	if _, _, err := ts.images.Remove(img.ID.String(), true, running); !errors.Is(err, ErrConflict) ||
+		!strings.Contains(err.Error(), "cannot be forced") {
+		t.Fatalf("forced rmi by ID of a running container's image: %v", err)
+	}
+	// Forced while a stopped container uses it: untagged, not deleted;
+	// the image stays (dangling) for the container.
+	untagged, deleted, err = ts.images.Remove(img.ID.String(), true, stopped)
+	if err != nil || !slices.Equal(untagged, []string{"app:1"}) || len(deleted) != 0 {
 		t.Fatalf("forced rmi: %v %v %v", untagged, deleted, err)
 	}
-	if n := ts.layerCount(t); n != 1 {
-		t.Fatalf("the used layer was freed (%d layers)", n)
+	if got, err := ts.images.Get(img.ID.String()); err != nil || len(got.RepoTags) != 0 {
+		t.Fatalf("image after forced rmi: %v, %v; want it dangling", got, err)
 	}
 	if _, err := ts.images.Get("app:1"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get after rmi: %v", err)
 	}
-	// Once the container is gone, GC frees it.
-	freed, err := ts.images.GCLayers(nil)
-	if err != nil || len(freed) != 1 {
-		t.Fatalf("GCLayers = %v, %v", freed, err)
+	if freed, err := ts.images.GCLayers(nil); err != nil || len(freed) != 0 {
+		t.Fatalf("GCLayers freed %v, %v: the dangling image's layer", freed, err)
+	}
+	// Once the container is gone, the dangling image goes like any.
+	if _, deleted, err := ts.images.Remove(img.ID.String(), false, nil); err != nil || len(deleted) != 2 {
+		t.Fatalf("rmi of the unused dangling image: %v %v", deleted, err)
+	}
+	if n := ts.layerCount(t); n != 0 {
+		t.Fatalf("%d layers left", n)
 	}
 }
 
@@ -470,7 +487,7 @@ func TestConcurrentImportsShareOneLayer(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		go func() {
-			_, err := ts.images.Import(context.Background(), bytes.NewReader(tb), fmt.Sprintf("img%d", i), nil)
+			_, err := ts.images.Import(context.Background(), bytes.NewReader(tb), fmt.Sprintf("img%d", i), nil, "")
 			errs <- err
 		}()
 	}

@@ -100,6 +100,66 @@ func TestRmi(t *testing.T) {
 	}
 }
 
+// TestRmiForceInUse: as in Docker, rmi -f never deletes an image a
+// container uses. By ID it is refused for a running container; by tag,
+// or by ID for a stopped one, the tags go and the image stays, dangling,
+// so the container still starts and exports.
+func TestRmiForceInUse(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := strings.TrimSpace(e.mustRun(t, "import", "-c", "ENV A=1", busyboxTar, "solo").Stdout)
+	live, stopped := uniqueName("live"), uniqueName("stopped")
+	e.mustRun(t, "run", "-d", "--network", "none", "--name", live, "solo", "sleep", "100")
+	defer e.run(t, "rm", "-f", live)
+	e.mustRun(t, "create", "--network", "none", "--name", stopped, "solo", "echo", "still-runs")
+	defer e.run(t, "rm", "-f", stopped)
+
+	r := e.run(t, "rmi", "-f", id)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "cannot be forced") || !strings.Contains(r.Stderr, "running container") {
+		t.Errorf("rmi -f by ID of a running container's image: %s", r)
+	}
+	if r := e.mustRun(t, "rmi", "-f", "solo"); strings.TrimSpace(r.Stdout) != "Untagged: solo:latest" {
+		t.Errorf("rmi -f by tag of a used image: %s, want it untagged only", r)
+	}
+	e.mustRun(t, "rm", "-f", live)
+	expectCode(t, e.run(t, "rmi", id), 1) // a stopped container uses it
+	if r := e.mustRun(t, "rmi", "-f", id); strings.Contains(r.Stdout, "Deleted") {
+		t.Errorf("rmi -f deleted the image of a stopped container: %s", r)
+	}
+	if r := e.mustRun(t, "images", "-q", "--no-trunc", "--filter", "dangling=true"); strings.TrimSpace(r.Stdout) != id {
+		t.Errorf("dangling images %q, want %s", r.Stdout, id)
+	}
+	if r := e.mustRun(t, "start", "-a", stopped); strings.TrimSpace(r.Stdout) != "still-runs" {
+		t.Errorf("start of the container after rmi -f: %s", r)
+	}
+	e.mustRun(t, "export", "-o", filepath.Join(t.TempDir(), "fs.tar"), stopped)
+	e.mustRun(t, "rm", stopped)
+	if r := e.mustRun(t, "image", "prune"); !strings.Contains(r.Stdout, id) {
+		t.Errorf("image prune once the container is gone: %s", r.Stdout)
+	}
+}
+
+// TestImageDockerCompat: import -m sets the history comment, history
+// takes --format, and image inspect of a missing image prints [] and
+// fails, as docker does.
+func TestImageDockerCompat(t *testing.T) {
+	t.Parallel()
+	e := newBareEnv(t)
+	e.mustRun(t, "import", "-m", "my message", busyboxTar, "msg:1")
+	r := e.mustRun(t, "history", "--format", `{{.Comment}}\t{{.CreatedBy}}`, "msg:1")
+	if strings.TrimSpace(r.Stdout) != "my message\timport" {
+		t.Errorf("history --format after import -m: %q", r.Stdout)
+	}
+	r = e.run(t, "image", "inspect", "nosuch")
+	if r.Code != 1 || strings.TrimSpace(r.Stdout) != "[]" || !strings.Contains(r.Stderr, "nosuch") {
+		t.Errorf("image inspect of a missing image: %s, want [] on stdout, the error, exit 1", r)
+	}
+	r = e.run(t, "image", "inspect", "--format", "{{.Comment}}", "msg:1", "nosuch")
+	if r.Code != 1 || strings.TrimSpace(r.Stdout) != "my message" {
+		t.Errorf("image inspect of a found and a missing image: %s", r)
+	}
+}
+
 func TestVersionInfo(t *testing.T) {
 	t.Parallel()
 	r := mustRun(t, "version")

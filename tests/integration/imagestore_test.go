@@ -59,6 +59,28 @@ func TestCommitRunShowsChanges(t *testing.T) {
 	}
 }
 
+// TestCommitRecordsContainerConfig: commit records the container's
+// run-time settings (env, entrypoint, cmd, workdir, anonymous volumes)
+// as Docker does, with -c applied on top.
+func TestCommitRecordsContainerConfig(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := uniqueName("cfg")
+	e.mustRun(t, "run", "-d", "--network", "none", "--name", c, "-e", "X=1", "-w", "/tmp", "-v", "/data",
+		"--entrypoint", "/bin/sh", "busybox", "-c", "sleep 100")
+	defer e.run(t, "rm", "-f", c)
+	e.mustRun(t, "commit", c, "cfg:1")
+	r := e.mustRun(t, "image", "inspect", "--format", "{{json .Config}}", "cfg:1")
+	want := `{"Env":["X=1"],"Entrypoint":["/bin/sh"],"Cmd":["-c","sleep 100"],"Volumes":{"/data":{}},"WorkingDir":"/tmp"}`
+	if strings.TrimSpace(r.Stdout) != want {
+		t.Errorf("committed config %s, want %s", r.Stdout, want)
+	}
+	e.mustRun(t, "commit", "-c", `CMD ["-c","echo $X; pwd"]`, c, "cfg:2")
+	if r := e.mustRun(t, "run", "--rm", "--network", "none", "cfg:2"); strings.Join(strings.Fields(r.Stdout), " ") != "1 /tmp" {
+		t.Errorf("run of the committed image printed %q, want 1 /tmp", r.Stdout)
+	}
+}
+
 // TestSaveLoadRoundTrip: save of two images to one file, load into a
 // fresh store from a file and from stdin, in both formats.
 func TestSaveLoadRoundTrip(t *testing.T) {
@@ -209,6 +231,15 @@ func TestImagesListingFlags(t *testing.T) {
 	r := e.mustRun(t, "images", "--filter", "reference=me/*", "--format", "{{.Repository}}:{{.Tag}} {{.ID}}")
 	if f := strings.Fields(r.Stdout); len(f) != 2 || f[0] != "me/tool:v1" || len(f[1]) != 12 {
 		t.Errorf("filtered images: %q", r.Stdout)
+	}
+	// \t in a format is a tab (Docker's escape); json is one object a line.
+	r = e.mustRun(t, "images", "--format", `table {{.Repository}}\t{{.Tag}}`, "me/tool")
+	if l := lines(r.Stdout); len(l) != 2 || strings.Join(strings.Fields(l[1]), " ") != "me/tool v1" || strings.Contains(r.Stdout, `\t`) {
+		t.Errorf("images --format 'table ...\\t...': %q", r.Stdout)
+	}
+	r = e.mustRun(t, "images", "--format", "json", "me/tool")
+	if l := lines(r.Stdout); len(l) != 1 || !strings.HasPrefix(l[0], "{") || !strings.Contains(l[0], `"Repository":"me/tool"`) {
+		t.Errorf("images --format json: %q", r.Stdout)
 	}
 	if r := e.mustRun(t, "images", "--no-trunc", "-q", "me/tool:v1"); !imageIDRe.MatchString(strings.TrimSpace(r.Stdout)) {
 		t.Errorf("--no-trunc -q: %q", r.Stdout)

@@ -83,4 +83,8 @@ func TestLoginLogout(t *testing.T) {
 	e.mustRun(t, "push", "busybox", host+"/bb:1")
 	e.mustRun(t, "logout", host)
 	expectEngineError(t, e.run(t, "pull", host+"/bb:1"))
+	// As docker: logging out again is no error.
+	if r := e.mustRun(t, "logout", host); strings.TrimSpace(r.Stdout) != "Not logged in to "+host {
+		t.Errorf("second logout: %s", r)
+	}
 }
