@@ -46,13 +46,25 @@ func imageRows(imgs []*image.Image, noTrunc bool) []imageRow {
 		}
 		for _, t := range tags {
 			i := strings.LastIndex(t, ":")
-			rows = append(rows, imageRow{ID: id, Repository: t[:i], Tag: t[i+1:], Digest: img.Manifest.String(),
+			rows = append(rows, imageRow{ID: id, Repository: t[:i], Tag: t[i+1:], Digest: repoDigest(img, t[:i]),
 				CreatedSince: units.HumanDuration(time.Since(img.Created)) + " ago",
 				CreatedAt:    img.Created.Local().Format("2006-01-02 15:04:05 -0700 MST"),
 				Size:         units.HumanSizeWithPrecision(float64(img.Size), 3)})
 		}
 	}
 	return rows
+}
+
+// repoDigest is the DIGEST column: what the registry repository serves
+// for the image, "<none>" for an image never pulled from or pushed to it.
+func repoDigest(img *image.Image, repo string) string {
+	d := "<none>"
+	for _, rd := range img.RepoDigests {
+		if r, dg, _ := strings.Cut(rd, "@"); r == repo {
+			d = dg // the newest if several
+		}
+	}
+	return d
 }
 
 func printImageTable(out io.Writer, rows []imageRow, digests bool) {
@@ -277,14 +289,11 @@ type imageInspect struct {
 }
 
 func inspectView(img *image.Image) imageInspect {
-	v := imageInspect{Id: img.ID.String(), RepoTags: img.RepoTags, RepoDigests: []string{},
+	v := imageInspect{Id: img.ID.String(), RepoTags: img.RepoTags, RepoDigests: append([]string{}, img.RepoDigests...),
 		Created: img.Created.Format(time.RFC3339Nano), Author: img.Config.Author, Config: img.Config.Config,
 		Architecture: img.Config.Architecture, Os: img.Config.OS, Size: img.Size}
 	if v.RepoTags == nil {
 		v.RepoTags = []string{}
-	}
-	for _, t := range img.RepoTags {
-		v.RepoDigests = append(v.RepoDigests, t[:strings.LastIndex(t, ":")]+"@"+img.Manifest.String())
 	}
 	if n := len(img.Config.History); n > 0 {
 		v.Comment = img.Config.History[n-1].Comment

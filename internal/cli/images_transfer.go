@@ -28,7 +28,7 @@ func (a *app) pullCommand() *cobra.Command {
 				pr = newProgress(a.streams.Stdout)
 				o.Progress = pr.event
 			}
-			img, err := e.Images.Pull(a.ctx(cmd), args[0], o)
+			_, d, err := e.Images.Pull(a.ctx(cmd), args[0], o)
 			if pr != nil {
 				pr.wait()
 			}
@@ -36,7 +36,7 @@ func (a *app) pullCommand() *cobra.Command {
 				return err
 			}
 			if !quiet {
-				fmt.Fprintf(a.streams.Stdout, "Digest: %s\n", img.Manifest)
+				fmt.Fprintf(a.streams.Stdout, "Digest: %s\n", d)
 			}
 			name, _ := image.NormalizeRef(args[0])
 			fmt.Fprintln(a.streams.Stdout, name)
@@ -65,6 +65,9 @@ func (a *app) pushCommand() *cobra.Command {
 			var o image.RemoteOptions
 			if !quiet {
 				fmt.Fprintf(a.streams.Stdout, "Pushing %s\n", dest)
+				o.Progress = func(ev image.ProgressEvent) { // one line a layer, as docker
+					fmt.Fprintf(a.streams.Stdout, "%s: %s\n", short(ev.Digest), ev.Status)
+				}
 			}
 			d, err := e.Images.Push(a.ctx(cmd), args[0], dest, o)
 			if err != nil {

@@ -48,7 +48,11 @@ func (pr *progress) event(ev image.ProgressEvent) {
 	if b == nil {
 		st = &atomic.Value{}
 		st.Store(ev.Status)
-		b = pr.p.AddBar(ev.Total,
+		// Total 0: a bar made with its total completes (and is drawn
+		// for the last time) as soon as the bytes are in, before the
+		// layer is unpacked; this one completes on "Done" only, so its
+		// last frame says "Pull complete".
+		b = pr.p.AddBar(0,
 			mpb.PrependDecorators(decor.Name(short(ev.Digest)+" "),
 				decor.Any(func(decor.Statistics) string { return st.Load().(string) }, decor.WCSyncSpaceR)),
 			mpb.AppendDecorators(decor.CountersKibiByte("% .1f / % .1f")))

@@ -128,5 +128,5 @@ func (s *Store) commitConfig(cfg ocispec.Image, layers []ocispec.Descriptor, siz
 	if err != nil {
 		return nil, fmt.Errorf("commit: manifest: %w", err)
 	}
-	return s.publish(configDesc.Digest, manDesc.Digest, size, layers, refs)
+	return s.publish(configDesc.Digest, manDesc.Digest, size, layers, refs, "")
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/opencontainers/go-digest"
 )
 
 // RemoteOptions tune Pull and Push.
@@ -52,25 +53,36 @@ func (o RemoteOptions) remote(ctx context.Context) []remote.Option {
 }
 
 // Pull fetches ref's image for this platform and stores it under ref.
-// Blobs the store has already are not fetched again.
-func (s *Store) Pull(ctx context.Context, ref string, o RemoteOptions) (*Image, error) {
+// Blobs the store has already are not fetched again. The digest ref
+// points to in the registry (a multi-platform index's own, not its
+// entry's) is returned and becomes the image's repo digest, as with
+// Docker.
+func (s *Store) Pull(ctx context.Context, ref string, o RemoteOptions) (*Image, digest.Digest, error) {
 	n, err := RemoteRef(ref)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	img, err := remote.Image(n, o.remote(ctx)...)
+	desc, err := remote.Get(n, o.remote(ctx)...)
 	if err != nil {
-		return nil, fmt.Errorf("pull %s: %w", ref, err)
+		return nil, "", fmt.Errorf("pull %s: %w", ref, err)
 	}
-	got, err := s.AddImage(ctx, img, ImportOptions{Tags: []string{ref}, Progress: o.Progress})
+	img, err := desc.Image() // this platform's entry of an index
 	if err != nil {
-		return nil, fmt.Errorf("pull %s: %w", ref, err)
+		return nil, "", fmt.Errorf("pull %s: %w", ref, err)
 	}
-	return got, nil
+	d := digest.Digest(desc.Digest.String())
+	got, err := s.AddImage(ctx, img, ImportOptions{Tags: []string{ref}, Progress: o.Progress, RepoDigest: d})
+	if err != nil {
+		return nil, "", fmt.Errorf("pull %s: %w", ref, err)
+	}
+	return got, d, nil
 }
 
 // Push uploads the image src names to ref (src itself when ref is "").
-// It returns the manifest digest the registry now serves.
+// It returns the manifest digest the registry now serves. Progress gets
+// one event per layer, keyed by its diff ID as in Docker's output: "Layer
+// already exists" for a blob the repository had, "Pushed" once the push
+// is done for the others.
 func (s *Store) Push(ctx context.Context, src, ref string, o RemoteOptions) (v1.Hash, error) {
 	if ref == "" {
 		ref = src
@@ -87,21 +99,33 @@ func (s *Store) Push(ctx context.Context, src, ref string, o RemoteOptions) (v1.
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	opts := o.remote(ctx)
-	if o.Progress != nil {
-		ch := make(chan v1.Update, 16)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for u := range ch {
-				o.Progress(ProgressEvent{Digest: img.Manifest, Total: u.Total, Current: u.Complete, Status: "Pushing"})
-			}
-		}()
-		defer func() { <-done }()
-		opts = append(opts, remote.WithProgress(ch))
+	layers, err := vi.Layers()
+	if err != nil {
+		return v1.Hash{}, err
 	}
-	if err := remote.Write(n, vi, opts...); err != nil {
+	had := o.existingBlobs(ctx, n.Context(), layers)
+	for i, l := range layers {
+		if had[i] {
+			o.Progress.send(ProgressEvent{Digest: layerDiffID(l), Status: "Layer already exists"})
+		}
+	}
+	if err := remote.Write(n, vi, o.remote(ctx)...); err != nil {
 		return v1.Hash{}, fmt.Errorf("push %s: %w", ref, err)
 	}
-	return vi.Digest()
+	for i, l := range layers {
+		if !had[i] {
+			o.Progress.send(ProgressEvent{Digest: layerDiffID(l), Status: "Pushed"})
+		}
+	}
+	d, err := vi.Digest()
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	// Now the repository serves the image: it has a repo digest there.
+	return d, s.AddRepoDigest(img.ID.String(), ref, digest.Digest(d.String()))
+}
+
+func layerDiffID(l v1.Layer) digest.Digest {
+	h, _ := l.DiffID()
+	return digest.Digest(h.String())
 }

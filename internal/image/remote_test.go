@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -91,15 +92,20 @@ func TestPushPullSameDigests(t *testing.T) {
 	if pushed.String() != img.Manifest.String() {
 		t.Errorf("registry serves manifest %s, store has %s", pushed, img.Manifest)
 	}
+	// Made here, the image had no repo digest; the push gives it one.
+	want := []string{reg.host + "/team/app@" + pushed.String()}
+	if img.RepoDigests != nil || !slices.Equal(mustGet(t, ts, "app:1").RepoDigests, want) {
+		t.Errorf("repo digests %v before and %v after the push, want none and %v", img.RepoDigests, mustGet(t, ts, "app:1").RepoDigests, want)
+	}
 
 	other := newStores(t)
 	var events []ProgressEvent
-	got, err := other.images.Pull(context.Background(), ref, RemoteOptions{Progress: func(e ProgressEvent) { events = append(events, e) }})
+	got, _, err := other.images.Pull(context.Background(), ref, RemoteOptions{Progress: func(e ProgressEvent) { events = append(events, e) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ID != img.ID || got.Manifest != img.Manifest {
-		t.Errorf("pulled %s (manifest %s), pushed %s (manifest %s)", got.ID, got.Manifest, img.ID, img.Manifest)
+	if got.ID != img.ID || got.Manifest != img.Manifest || !slices.Equal(got.RepoDigests, want) {
+		t.Errorf("pulled %s (manifest %s, repo digests %v), pushed %s (manifest %s)", got.ID, got.Manifest, got.RepoDigests, img.ID, img.Manifest)
 	}
 	if len(got.DiffIDs) != 2 || got.Config.Config.WorkingDir != "/w" || got.Config.Config.Env[0] != "A=1" {
 		t.Errorf("pulled config %+v", got.Config.Config)
@@ -109,6 +115,14 @@ func TestPushPullSameDigests(t *testing.T) {
 	}
 	if dirs, err := other.images.LayerDirs(got); err != nil || len(dirs) != 2 {
 		t.Errorf("layer dirs %v, %v", dirs, err)
+	}
+	// The repository's last tag takes its digest along, as in Docker.
+	if err := other.images.Tag(ref, "keep:1"); err != nil {
+		t.Fatal(err)
+	}
+	untagged, _, err := other.images.Remove(ref, false, nil)
+	if err != nil || !slices.Equal(untagged, []string{ref, want[0]}) || mustGet(t, other, "keep:1").RepoDigests != nil {
+		t.Errorf("untag: %v, %v; repo digests left %v", untagged, err, mustGet(t, other, "keep:1").RepoDigests)
 	}
 }
 
@@ -132,7 +146,7 @@ func TestInterruptedPullResumes(t *testing.T) {
 	reg.gets = map[string]int{}
 
 	other := newStores(t)
-	if _, err := other.images.Pull(context.Background(), ref, RemoteOptions{}); err == nil {
+	if _, _, err := other.images.Pull(context.Background(), ref, RemoteOptions{}); err == nil {
 		t.Fatal("pull with a failing blob succeeded")
 	}
 	if imgs, _ := other.images.List(); len(imgs) != 0 {
@@ -141,7 +155,7 @@ func TestInterruptedPullResumes(t *testing.T) {
 	if other.layerCount(t) != 0 {
 		t.Errorf("an interrupted pull left %d unpacked layers", other.layerCount(t))
 	}
-	if _, err := other.images.Pull(context.Background(), ref, RemoteOptions{}); err != nil {
+	if _, _, err := other.images.Pull(context.Background(), ref, RemoteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if c := reg.count(first.String()); c != 1 {
@@ -181,7 +195,7 @@ func TestPullRefusesDigestMismatch(t *testing.T) {
 	evil := httptest.NewServer(proxy)
 	defer evil.Close()
 	other := newStores(t)
-	_, err := other.images.Pull(context.Background(), strings.TrimPrefix(evil.URL, "http://")+"/app:1", RemoteOptions{})
+	_, _, err := other.images.Pull(context.Background(), strings.TrimPrefix(evil.URL, "http://")+"/app:1", RemoteOptions{})
 	if err == nil {
 		t.Fatal("pull of a corrupted layer succeeded")
 	}
@@ -237,7 +251,7 @@ func TestConcurrentPullsOfOneImage(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = other.images.Pull(context.Background(), ref, RemoteOptions{})
+			_, _, errs[i] = other.images.Pull(context.Background(), ref, RemoteOptions{})
 		}()
 	}
 	wg.Wait()
@@ -296,12 +310,17 @@ func TestPullDockerSchema2FromIndex(t *testing.T) {
 	if err := remote.WriteIndex(ref, idx); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ts.images.Pull(context.Background(), reg.host+"/multi:1", RemoteOptions{})
+	got, pulled, err := ts.images.Pull(context.Background(), reg.host+"/multi:1", RemoteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantID, _ := want.ConfigName()
 	wantMan, _ := want.Digest()
+	// The tag points at the index: that is the repo digest, as in Docker.
+	idxDigest, _ := idx.Digest()
+	if pulled.String() != idxDigest.String() || !slices.Equal(got.RepoDigests, []string{reg.host + "/multi@" + idxDigest.String()}) {
+		t.Errorf("pull digest %s, repo digests %v; want the index's %s", pulled, got.RepoDigests, idxDigest)
+	}
 	if got.ID.String() != wantID.String() || got.Manifest.String() != wantMan.String() {
 		t.Errorf("pulled %s (manifest %s), want this platform's %s (%s)", got.ID, got.Manifest, wantID, wantMan)
 	}

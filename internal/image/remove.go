@@ -51,12 +51,14 @@ func (s *Store) Remove(refOrID string, force bool, users func(imageID digest.Dig
 	}
 	if ref != "" && (len(tags) > 1 || u.any()) {
 		delete(idx.Tags, ref)
-		return []string{familiar(ref)}, nil, s.writeIndex(idx)
+		untagged = append([]string{familiar(ref)}, idx.dropUntaggedDigests(id, []string{ref})...)
+		return untagged, nil, s.writeIndex(idx)
 	}
 	for _, t := range tags {
 		delete(idx.Tags, t)
 		untagged = append(untagged, familiar(t))
 	}
+	untagged = append(untagged, idx.dropUntaggedDigests(id, tags)...)
 	if u.any() {
 		return untagged, nil, s.writeIndex(idx)
 	}

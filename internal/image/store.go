@@ -9,7 +9,8 @@
 //	                       pid is gone)
 //	  index.json           images keyed by config digest (the IMAGE ID),
 //	                       each with its manifest, size, layer blobs and
-//	                       chain IDs; and the tag table: full reference
+//	                       chain IDs and repo digests (what pull and push
+//	                       saw registries serve); and the tag table: full reference
 //	                       ("docker.io/library/busybox:latest") → manifest
 //	                       digest
 //	  index.lock           flock(2) target held by every change
@@ -67,6 +68,10 @@ type Image struct {
 	Size     int64 // sum of unpacked layer sizes
 	Config   ocispec.Image
 	DiffIDs  []digest.Digest
+	// RepoDigests are "repo@digest" (short form): what a registry's
+	// repository served or took for the image, as pull and push record
+	// it; none for an image only made or loaded here. Oldest first.
+	RepoDigests []string
 }
 
 // record is an image's entry in index.json: what List and rmi need
@@ -77,6 +82,8 @@ type record struct {
 	Size     int64           `json:"size"`
 	Layers   []digest.Digest `json:"layers"`   // layer blob digests
 	ChainIDs []digest.Digest `json:"chainIDs"` // bottom first
+	// RepoDigests are full "repo@digest" names (see Image.RepoDigests).
+	RepoDigests []string `json:"repoDigests,omitempty"`
 }
 
 type index struct {
@@ -227,6 +234,10 @@ func (s *Store) load(idx *index, id digest.Digest) (*Image, error) {
 		img.RepoTags = append(img.RepoTags, familiar(t))
 	}
 	sort.Strings(img.RepoTags)
+	for _, d := range r.RepoDigests {
+		i := strings.LastIndex(d, "@")
+		img.RepoDigests = append(img.RepoDigests, familiarRepo(d[:i])+d[i:])
+	}
 	return img, nil
 }
 
@@ -304,4 +315,63 @@ func (s *Store) LayerDirs(img *Image) ([]string, error) {
 		dirs = append(dirs, s.layers.Dir(c))
 	}
 	return dirs, nil
+}
+
+// addRepoDigest records that repo (full form) serves d for the image.
+func (r *record) addRepoDigest(repo string, d digest.Digest) {
+	rd := repo + "@" + d.String()
+	if !slices.Contains(r.RepoDigests, rd) {
+		r.RepoDigests = append(r.RepoDigests, rd)
+	}
+}
+
+// dropUntaggedDigests forgets the repo digests of the repositories of
+// removed tags in which the image has no tag left, and returns them
+// (short form): Docker untags them with the repository's last tag.
+func (idx *index) dropUntaggedDigests(id digest.Digest, removed []string) []string {
+	r := idx.Images[id]
+	if r == nil {
+		return nil
+	}
+	gone := map[string]bool{}
+	for _, t := range removed {
+		gone[repoOf(t)] = true
+	}
+	for _, t := range idx.tagsOf(id) {
+		delete(gone, repoOf(t))
+	}
+	var dropped []string
+	r.RepoDigests = slices.DeleteFunc(r.RepoDigests, func(rd string) bool {
+		i := strings.LastIndex(rd, "@")
+		if !gone[rd[:i]] {
+			return false
+		}
+		dropped = append(dropped, familiarRepo(rd[:i])+rd[i:])
+		return true
+	})
+	return dropped
+}
+
+// AddRepoDigest records that the registry repository of ref serves d for
+// the image src names (after a push).
+func (s *Store) AddRepoDigest(src, ref string, d digest.Digest) error {
+	r, err := parseRef(ref)
+	if err != nil {
+		return err
+	}
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	idx, err := s.readIndex()
+	if err != nil {
+		return err
+	}
+	id, _, err := idx.resolve(src)
+	if err != nil {
+		return err
+	}
+	idx.Images[id].addRepoDigest(r.repo(), d)
+	return s.writeIndex(idx)
 }

@@ -52,6 +52,9 @@ type ImportOptions struct {
 	// are avoids recompressing hundreds of megabytes.
 	Uncompressed bool
 	Progress     Progress
+	// RepoDigest is what the tags' repositories serve for them (a pull's
+	// manifest or index digest), recorded with the image; "" for none.
+	RepoDigest digest.Digest
 }
 
 // AddImage stores img (from a registry, a docker-archive or an OCI
@@ -106,7 +109,7 @@ func (s *Store) AddImage(ctx context.Context, img v1.Image, o ImportOptions) (_ 
 	if err != nil {
 		return nil, err
 	}
-	return s.commitImage(img, rawConfig, descs, size, refs, o.Uncompressed, &undo)
+	return s.commitImage(img, rawConfig, descs, size, refs, o, &undo)
 }
 
 func fullRefs(tags []string) ([]string, error) {
@@ -256,7 +259,7 @@ func decompress(r io.Reader) (io.Reader, error) {
 
 // commitImage writes the config and manifest blobs and then the index
 // entry, the step that makes the image exist.
-func (s *Store) commitImage(img v1.Image, rawConfig []byte, layers []ocispec.Descriptor, size int64, refs []string, synthesize bool, undo *undoList) (*Image, error) {
+func (s *Store) commitImage(img v1.Image, rawConfig []byte, layers []ocispec.Descriptor, size int64, refs []string, o ImportOptions, undo *undoList) (*Image, error) {
 	configDesc, err := s.writeBlob(ocispec.MediaTypeImageConfig, func(w io.Writer) error {
 		_, err := w.Write(rawConfig)
 		return err
@@ -264,11 +267,11 @@ func (s *Store) commitImage(img v1.Image, rawConfig []byte, layers []ocispec.Des
 	if err != nil {
 		return nil, fmt.Errorf("store image config: %w", err)
 	}
-	manDesc, err := s.storeManifest(img, configDesc, layers, synthesize, undo)
+	manDesc, err := s.storeManifest(img, configDesc, layers, o.Uncompressed, undo)
 	if err != nil {
 		return nil, fmt.Errorf("store manifest: %w", err)
 	}
-	return s.publish(configDesc.Digest, manDesc.Digest, size, layers, refs)
+	return s.publish(configDesc.Digest, manDesc.Digest, size, layers, refs, o.RepoDigest)
 }
 
 // storeManifest keeps the source's manifest when its blobs were stored
@@ -289,8 +292,9 @@ func (s *Store) storeManifest(img v1.Image, configDesc ocispec.Descriptor, layer
 	return s.putJSON(ocispec.MediaTypeImageManifest, newManifest(configDesc, layers), undo)
 }
 
-// publish adds the image and its tags to the index.
-func (s *Store) publish(id, manifest digest.Digest, size int64, layers []ocispec.Descriptor, refs []string) (*Image, error) {
+// publish adds the image and its tags to the index, and repoDigest (if
+// any) for the tags' repositories.
+func (s *Store) publish(id, manifest digest.Digest, size int64, layers []ocispec.Descriptor, refs []string, repoDigest digest.Digest) (*Image, error) {
 	idx, err := s.readIndex()
 	if err != nil {
 		return nil, err
@@ -301,7 +305,7 @@ func (s *Store) publish(id, manifest digest.Digest, size int64, layers []ocispec
 	}
 	rec := &record{Manifest: manifest, Size: size, ChainIDs: layer.ChainIDs(cfgDiffs)}
 	if old := idx.Images[id]; old != nil {
-		rec.Created = old.Created
+		rec.Created, rec.RepoDigests = old.Created, old.RepoDigests
 	}
 	if rec.Created.IsZero() {
 		rec.Created = s.createdOf(id)
@@ -312,6 +316,9 @@ func (s *Store) publish(id, manifest digest.Digest, size int64, layers []ocispec
 	idx.Images[id] = rec
 	for _, r := range refs {
 		idx.Tags[r] = manifest
+		if repoDigest != "" {
+			rec.addRepoDigest(repoOf(r), repoDigest)
+		}
 	}
 	if err := s.writeIndex(idx); err != nil {
 		return nil, err

@@ -212,8 +212,14 @@ type ptySession struct {
 // shared installation. The session is killed when the test ends.
 func startPTY(t *testing.T, args ...string) *ptySession {
 	t.Helper()
+	return defaultEnv.startPTY(t, args...)
+}
+
+// startPTY starts "cocin ARGS..." on a new pseudo-terminal in e.
+func (e *engineEnv) startPTY(t *testing.T, args ...string) *ptySession {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*defaultTimeout)
-	cmd := defaultEnv.command(ctx, args...)
+	cmd := e.command(ctx, args...)
 	cmd.SysProcAttr = nil // pty.Start makes it a session leader with a controlling tty
 	cmd.Cancel = func() error { return cmd.Process.Kill() }
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})

@@ -7,10 +7,18 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
 // loopbackRegistry serves the OCI distribution API on 127.0.0.1, behind
@@ -37,8 +45,18 @@ func TestPushPullCLI(t *testing.T) {
 	e := newEnv(t)
 	host := loopbackRegistry(t, false)
 	ref := host + "/lib/bb:1"
+	// Made here, the image has no repo digest yet.
+	if d := e.mustRun(t, "images", "--format", "{{.Digest}}", "busybox").Stdout; strings.TrimSpace(d) != "<none>" {
+		t.Errorf("DIGEST of an imported image: %q, want <none>", d)
+	}
 	r := e.mustRun(t, "push", "busybox", ref)
 	pushed := strings.TrimSpace(strings.TrimPrefix(lines(r.Stdout)[len(lines(r.Stdout))-1], "digest: "))
+	if !regexp.MustCompile(`(?m)^[0-9a-f]{12}: Pushed$`).MatchString(r.Stdout) {
+		t.Errorf("push output %q, want a line per layer", r.Stdout)
+	}
+	if r := e.mustRun(t, "push", "busybox", host+"/lib/other:1"); !strings.Contains(r.Stdout, ": Layer already exists") {
+		t.Errorf("second push output %q, want the layer found there", r.Stdout)
+	}
 
 	fresh := newBareEnv(t)
 	r = fresh.mustRun(t, "pull", ref)
@@ -60,6 +78,72 @@ func TestPushPullCLI(t *testing.T) {
 		t.Errorf("second pull: %q", r.Stdout)
 	}
 	expectEngineError(t, fresh.run(t, "pull", host+"/no/such:1"))
+}
+
+// TestPullIndexDigest: the digest pull prints and images --digests shows
+// for a multi-platform image is the index's, which the tag points at.
+func TestPullIndexDigest(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	host := loopbackRegistry(t, false)
+	e.mustRun(t, "push", "busybox", host+"/lib/bb:1")
+	mine, err := remote.Image(mustRef(t, host+"/lib/bb:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: mine, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: runtime.GOARCH}}},
+		mutate.IndexAddendum{Add: theirs, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "s390x"}}})
+	if err := remote.WriteIndex(mustRef(t, host+"/lib/multi:1"), idx); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := idx.Digest()
+	fresh := newBareEnv(t)
+	if r := fresh.mustRun(t, "pull", host+"/lib/multi:1"); !strings.Contains(r.Stdout, "Digest: "+want.String()) {
+		t.Errorf("pull of an index printed %q, want its digest %s", r.Stdout, want)
+	}
+	if r := fresh.mustRun(t, "images", "--digests", host+"/lib/multi"); !strings.Contains(r.Stdout, want.String()) {
+		t.Errorf("images --digests: %q, want %s", r.Stdout, want)
+	}
+}
+
+// TestPullTerminalProgress: on a terminal every layer's bar, the last
+// one's too, ends as "Pull complete".
+func TestPullTerminalProgress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	host := loopbackRegistry(t, false)
+	e.mustRun(t, "commit", "-c", "ENV A=1", mustCreate(t, e), host+"/lib/two:1")
+	e.mustRun(t, "push", host+"/lib/two:1")
+	s := newBareEnv(t).startPTY(t, "pull", host+"/lib/two:1")
+	if code := s.Wait(defaultTimeout); code != 0 {
+		t.Fatalf("pull on a terminal: exit %d: %q", code, s.Output())
+	}
+	out := s.Output()
+	if n := strings.Count(out, "Pull complete"); n != 2 {
+		t.Errorf("pull on a terminal: %d layers shown complete, want 2: %q", n, out)
+	}
+}
+
+// mustCreate creates a container that has written a file, for commit.
+func mustCreate(t *testing.T, e *engineEnv) string {
+	t.Helper()
+	c := uniqueName("src")
+	e.mustRun(t, "run", "--network", "none", "--name", c, "busybox", "sh", "-c", "echo x > /x")
+	return c
+}
+
+func mustRef(t *testing.T, s string) name.Reference {
+	t.Helper()
+	r, err := name.ParseReference(s, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // TestLoginLogout: login checks the credentials with the registry and
