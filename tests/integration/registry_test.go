@@ -123,9 +123,23 @@ func TestPullTerminalProgress(t *testing.T) {
 	if code := s.Wait(defaultTimeout); code != 0 {
 		t.Fatalf("pull on a terminal: exit %d: %q", code, s.Output())
 	}
+	// The last line drawn for each layer (the bars may be redrawn any
+	// number of times) says "Pull complete".
 	out := s.Output()
-	if n := strings.Count(out, "Pull complete"); n != 2 {
-		t.Errorf("pull on a terminal: %d layers shown complete, want 2: %q", n, out)
+	last := map[string]string{}
+	for _, l := range strings.Split(strings.ReplaceAll(out, "\x1b[2A\x1b[J", "\n"), "\n") {
+		l = strings.TrimSpace(l)
+		if id, rest, ok := strings.Cut(l, " "); ok && len(id) == 12 && (strings.Contains(rest, "Downloading") || strings.Contains(rest, "complete") || strings.Contains(rest, "Extracting") || strings.Contains(rest, "Waiting")) {
+			last[id] = rest
+		}
+	}
+	if len(last) != 2 {
+		t.Fatalf("pull on a terminal: want 2 layers, got %v: %q", last, out)
+	}
+	for id, l := range last {
+		if !strings.HasPrefix(l, "Pull complete") {
+			t.Errorf("pull on a terminal: layer %s ends as %q: %q", id, l, out)
+		}
 	}
 }
 
