@@ -2,6 +2,7 @@ package engine
 
 import (
 	"archive/tar"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"github.com/cocin-dev/cocin/internal/layer"
 	"github.com/cocin-dev/cocin/internal/state"
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -107,10 +109,18 @@ func (e *Engine) withRootfs(c *state.Container, fn func(rootfs string) error) er
 // volume or bind mount with the longest matching destination, or the
 // root. Paths are then resolved inside that tree.
 func containerTree(c *state.Container, rootfs, p string) (fsTree, string) {
+	t, rel, _ := containerTreeMount(c, rootfs, p)
+	return t, rel
+}
+
+// containerTreeMount is containerTree that also names the mount chosen
+// (nil: the container's root).
+func containerTreeMount(c *state.Container, rootfs, p string) (fsTree, string, *state.Mount) {
 	clean := path.Clean("/" + p)
 	best, rel := fsTree{root: rootfs}, p
+	var mount *state.Mount
 	bestLen := 0
-	for _, m := range c.Mounts {
+	for i, m := range c.Mounts {
 		if m.Type == "tmpfs" || len(m.Destination) <= bestLen {
 			continue
 		}
@@ -122,9 +132,26 @@ func containerTree(c *state.Container, rootfs, p string) (fsTree, string) {
 				r += "/"
 			}
 			best, rel, bestLen = fsTree{root: m.Source}, "/"+strings.TrimPrefix(r, "/"), len(m.Destination)
+			mount = &c.Mounts[i]
 		}
 	}
-	return best, rel
+	return best, rel, mount
+}
+
+// checkWritable refuses a copy into a read-only mount or a read-only root,
+// as Docker does: cp must not write where the container itself cannot.
+func checkWritable(c *state.Container, m *state.Mount) error {
+	if m != nil {
+		if !m.RW {
+			return fmt.Errorf("mounted volume is marked read-only: %s", m.Destination)
+		}
+		return nil
+	}
+	var spec specs.Spec
+	if json.Unmarshal(c.Spec, &spec) == nil && spec.Root != nil && spec.Root.Readonly {
+		return errors.New("container rootfs is marked read-only")
+	}
+	return nil
 }
 
 // CopyFromContainer copies ctrPath out of the container to hostPath, or
@@ -161,7 +188,10 @@ func (e *Engine) CopyToContainer(ref, hostPath, ctrPath string, in io.Reader) er
 		return err
 	}
 	return e.withRootfs(c, func(rootfs string) error {
-		tree, rel := containerTree(c, rootfs, ctrPath)
+		tree, rel, mount := containerTreeMount(c, rootfs, ctrPath)
+		if err := checkWritable(c, mount); err != nil {
+			return err
+		}
 		if hostPath == "-" {
 			d, err := tree.open(rel)
 			if err != nil {

@@ -459,3 +459,35 @@ func TestDiff(t *testing.T) {
 		t.Errorf("diff lists cocin's own mount points: %s", r)
 	}
 }
+
+// cp never writes where the container cannot: a read-only bind mount (its
+// host directory stays unchanged) or a --read-only root is refused, as
+// with Docker; a writable mount of that container still takes the file.
+func TestCpReadOnlyRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ro, rw := filepath.Join(dir, "ro"), filepath.Join(dir, "rw")
+	writeHostFile(t, filepath.Join(dir, "f"), "x")
+	for _, d := range []string{ro, rw} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	name := uniqueName("cpro")
+	mustRun(t, "run", "-d", "--name", name, "--read-only", "-v", ro+":/ro:ro", "-v", rw+":/rw", "busybox", "sleep", "60")
+	t.Cleanup(func() { cocin(t, "rm", "-f", name) })
+	f := filepath.Join(dir, "f")
+	if r := cocin(t, "cp", f, name+":/ro/"); r.Code == 0 || !strings.Contains(r.Stderr, "read-only") {
+		t.Errorf("cp into a read-only bind mount: %s", r)
+	}
+	if ents, _ := os.ReadDir(ro); len(ents) != 0 {
+		t.Errorf("cp wrote into the read-only bind mount's host directory: %v", ents)
+	}
+	if r := cocin(t, "cp", f, name+":/"); r.Code == 0 || !strings.Contains(r.Stderr, "rootfs is marked read-only") {
+		t.Errorf("cp into a --read-only root: %s", r)
+	}
+	mustRun(t, "cp", f, name+":/rw/")
+	if _, err := os.Stat(filepath.Join(rw, "f")); err != nil {
+		t.Errorf("cp into a writable bind mount: %v", err)
+	}
+}
