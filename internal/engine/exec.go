@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os/signal"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/cocin-dev/cocin/internal/runtime"
@@ -128,6 +130,7 @@ func execProcessSpec(base *specs.Process, rootfs string, o *ExecOptions) (*specs
 		return nil, err
 	}
 	p.Env = env
+	envBefore := slices.Clone(env)
 	if o.Workdir != "" {
 		if !strings.HasPrefix(o.Workdir, "/") {
 			return nil, fmt.Errorf("the working directory %q is invalid: it needs to be an absolute path", o.Workdir)
@@ -140,9 +143,29 @@ func execProcessSpec(base *specs.Process, rootfs string, o *ExecOptions) (*specs
 			return nil, err
 		}
 		p.User = specs.User{UID: u.UID, GID: u.GID, AdditionalGids: u.Groups, Umask: base.User.Umask}
+		p.Env = execHome(envBefore, base, rootfs, u.Home)
 	}
 	p.Capabilities = execCapabilities(base.Capabilities, p.User.UID, o.Privileged)
 	return &p, nil
+}
+
+// execHome gives exec -u USER that user's HOME, as run -u does, when the
+// container's HOME is the one cocin derived from its own user (not one the
+// image or -e set) and exec's -e/--env-file left HOME alone.
+func execHome(env []string, base *specs.Process, rootfs, home string) []string {
+	runUser, err := specgen.ResolveUser(rootfs, strconv.FormatUint(uint64(base.User.UID), 10))
+	if err != nil {
+		return env
+	}
+	for i, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "HOME="); ok {
+			if v == runUser.Home && slices.Contains(base.Env, kv) {
+				env[i] = "HOME=" + home
+			}
+			return env
+		}
+	}
+	return env
 }
 
 // execEnv overrides the container's environment, keeping its order.

@@ -102,6 +102,13 @@ func TestExecWorkdirUser(t *testing.T) {
 	if got := lines(r.Stdout); len(got) != 4 || got[0] != "/etc" || got[1] != "0" || got[2] != "0" || !strings.HasSuffix(got[3], "a80425fb") {
 		t.Errorf("want /etc, uid 0, gid 0, Docker's default capabilities: %s", r)
 	}
+	// HOME follows -u (the container's came from its own user), unless -e sets it.
+	if r := mustRun(t, "exec", "-u", "root", c, "sh", "-c", "echo $HOME"); r.Stdout != "/root\n" {
+		t.Errorf("exec -u root: HOME %q, want /root", r.Stdout)
+	}
+	if r := mustRun(t, "exec", "-u", "root", "-e", "HOME=/x", c, "sh", "-c", "echo $HOME"); r.Stdout != "/x\n" {
+		t.Errorf("exec -u root -e HOME=/x: HOME %q", r.Stdout)
+	}
 	r = defaultEnv.run(t, "exec", "-u", "no-such-user", c, "true")
 	expectEngineError(t, r)
 	r = defaultEnv.run(t, "exec", "-w", "relative", c, "true")
