@@ -282,6 +282,14 @@ func (s *Store) Get(refOrID string) (*Image, error) {
 // Tag makes ref name the image src names; the image ref named before,
 // if any, loses that tag.
 func (s *Store) Tag(src, ref string) error {
+	return s.editByRef(src, ref, func(idx *index, id digest.Digest, r reference) {
+		idx.Tags[r.String()] = idx.Images[id].Manifest
+	})
+}
+
+// editByRef parses ref, resolves src under the index lock and writes back
+// what edit changed.
+func (s *Store) editByRef(src, ref string, edit func(idx *index, id digest.Digest, r reference)) error {
 	r, err := parseRef(ref)
 	if err != nil {
 		return err
@@ -299,7 +307,7 @@ func (s *Store) Tag(src, ref string) error {
 	if err != nil {
 		return err
 	}
-	idx.Tags[r.String()] = idx.Images[id].Manifest
+	edit(idx, id, r)
 	return s.writeIndex(idx)
 }
 
@@ -355,23 +363,7 @@ func (idx *index) dropUntaggedDigests(id digest.Digest, removed []string) []stri
 // AddRepoDigest records that the registry repository of ref serves d for
 // the image src names (after a push).
 func (s *Store) AddRepoDigest(src, ref string, d digest.Digest) error {
-	r, err := parseRef(ref)
-	if err != nil {
-		return err
-	}
-	unlock, err := s.lock()
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	idx, err := s.readIndex()
-	if err != nil {
-		return err
-	}
-	id, _, err := idx.resolve(src)
-	if err != nil {
-		return err
-	}
-	idx.Images[id].addRepoDigest(r.repo(), d)
-	return s.writeIndex(idx)
+	return s.editByRef(src, ref, func(idx *index, id digest.Digest, r reference) {
+		idx.Images[id].addRepoDigest(r.repo(), d)
+	})
 }
