@@ -88,6 +88,7 @@ func (e *Engine) removeContainer(c *state.Container) error {
 		e.removeAnonymousVolumes(c)
 	}
 	e.emit(c, "destroy", nil)
+	e.releaseIdle()
 	return nil
 }
 

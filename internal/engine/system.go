@@ -151,6 +151,19 @@ func (e *Engine) Prune(o PruneOptions) (*PruneReport, error) {
 	return r, errors.Join(errs...)
 }
 
+// releaseIdle removes what the installation shares with the host (the
+// default bridge, the nftables table, the parent cgroup) once its last
+// container is gone, so nothing of cocin stays on the host after it.
+func (e *Engine) releaseIdle() {
+	if !e.Containers.Empty() {
+		return
+	}
+	if st, err := e.Networks(); err == nil {
+		_ = st.ReleaseIdle()
+	}
+	_ = cgroups.RemoveParent(e.cfg.CgroupParent)
+}
+
 // repairLeftovers removes what crashed commands left behind.
 func (e *Engine) repairLeftovers() []string {
 	var fixed []string

@@ -253,8 +253,8 @@ func (s *Store) syncLocked(changed *Live) error {
 	for _, n := range nets {
 		switch {
 		case used[n.Name] || (n.Name == DefaultName && !s.teardown):
-			// The default bridge stays while its network exists, as
-			// docker0 does: no bridge and table set-up per container.
+			// The default bridge stays until ReleaseIdle or Repair (no
+			// bridge and table set-up per container while any exists).
 			rs.nets = append(rs.nets, n)
 		default:
 			errs = append(errs, deleteLink(n.Bridge))
@@ -385,6 +385,24 @@ func (s *Store) Repair(running func(id string) bool) []string {
 	s.forceTable = true
 	_ = s.syncLocked(&Live{})
 	return fixed
+}
+
+// ReleaseIdle removes the default bridge, every other bridge and the
+// nftables table when no container has an endpoint: what the installation
+// shares with the host goes with its last container (the next one makes
+// them again).
+func (s *Store) ReleaseIdle() error {
+	unlock, err := s.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	all, err := s.lives()
+	if err != nil || len(all) > 0 {
+		return err
+	}
+	s.teardown = true
+	return s.syncLocked(&Live{})
 }
 
 // rebuildPool recomputes n's bitmap from the live endpoints; it reports

@@ -282,6 +282,21 @@ func (s *Store) List() ([]*Container, error) {
 	return out, nil
 }
 
+// Empty tells whether no container exists, not even one still being
+// created (its directory comes before its record).
+func (s *Store) Empty() bool {
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		if e.IsDir() && len(e.Name()) == 64 {
+			return false
+		}
+	}
+	return true
+}
+
 // Resolve finds a container by full ID, name or unique ID prefix.
 func (s *Store) Resolve(ref string) (*Container, error) {
 	if ref == "" {

@@ -29,11 +29,7 @@ type hostSnapshot struct {
 	// DevNodes describe the host's standard device nodes (type, number,
 	// mode, inode): a container that reached the host's /dev changes them.
 	DevNodes []string
-	// Parents are the suite's parent cgroups themselves. An engine may keep its
-	// parent cgroup for good (as Docker keeps /docker), so they are removed after
-	// the suite but not counted as leaks; what is below them is.
-	Parents []string
-	notes   []string // what could not be inspected
+	notes    []string // what could not be inspected
 }
 
 type proc struct {
@@ -76,45 +72,18 @@ func hostDevNodes() []string {
 	return out
 }
 
-// newSince returns what s has that before had not.
+// newSince returns what s has that before had not. The suite's parent
+// cgroups count too: cocin removes its parent with its last container.
 func (s hostSnapshot) newSince(before hostSnapshot) hostSnapshot {
-	var cgroups, parents []string
-	for _, c := range subtract(s.Cgroups, before.Cgroups) {
-		if isParentCgroup(c) {
-			parents = append(parents, c)
-		} else {
-			cgroups = append(cgroups, c)
-		}
-	}
 	return hostSnapshot{
-		Parents:   parents,
 		Mounts:    subtract(s.Mounts, before.Mounts),
-		Cgroups:   cgroups,
+		Cgroups:   subtract(s.Cgroups, before.Cgroups),
 		Links:     subtract(s.Links, before.Links),
 		NftTables: subtract(s.NftTables, before.NftTables),
 		Procs:     s.Procs, // none can predate the suite: the binary path is new
 		DevNodes:  subtract(s.DevNodes, before.DevNodes),
 		notes:     s.notes,
 	}
-}
-
-// isParentCgroup tells the parent cgroups the suite hands to cocin
-// (cgroupParent, and cgroupParent-<digits> for newEnv) from the rest.
-func isParentCgroup(dir string) bool {
-	name := filepath.Base(dir)
-	if name == cgroupParent {
-		return true
-	}
-	rest, ok := strings.CutPrefix(name, cgroupParent+"-")
-	if !ok || rest == "" {
-		return false
-	}
-	for _, c := range rest {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func (s hostSnapshot) count() int {
@@ -184,7 +153,7 @@ func (s hostSnapshot) clean(w io.Writer) {
 		}
 		report("unmount "+m, unmount(m))
 	}
-	cgs := append(append([]string(nil), s.Cgroups...), s.Parents...)
+	cgs := append([]string(nil), s.Cgroups...)
 	sort.Slice(cgs, func(i, j int) bool { return len(cgs[i]) > len(cgs[j]) })
 	for _, c := range cgs {
 		report("rmdir "+c, rmdirRetry(c))

@@ -14,7 +14,6 @@ package integration
 import (
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,7 +66,7 @@ func runSuite(m *testing.M) int {
 
 	before := snapshotHost()
 	code := setupAndRun(m)
-	pruneEnvs()
+	removeLeftContainers()
 	after := snapshotHost()
 
 	if leaks := after.newSince(before); !leaks.empty() {
@@ -77,10 +76,6 @@ func runSuite(m *testing.M) int {
 		code = 1
 	} else {
 		fmt.Println("integration: host snapshot after the suite matches the one before it (no leaks)")
-		if len(leaks.Parents) > 0 {
-			fmt.Printf("integration: removing %d parent cgroup(s) cocin kept\n", len(leaks.Parents))
-			leaks.clean(io.Discard)
-		}
 	}
 	if err := removeTmpBase(); err != nil {
 		fmt.Fprintln(os.Stderr, "integration: FAIL: cleaning", tmpBase+":", err)

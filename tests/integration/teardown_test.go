@@ -3,13 +3,16 @@ package integration
 import (
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
 
-// Every installation the suite used, so that teardown can ask cocin itself
-// to remove what it keeps between containers (the default network's
-// bridge, the nftables table), as an administrator would.
+// Every installation the suite used, so that teardown can remove the
+// containers tests left (stopped ones a test kept on purpose, or failed
+// half-way). cocin itself must then remove what it shares with the host
+// (bridge, nftables table, parent cgroup) with the last one: the leak
+// check counts whatever is left.
 var (
 	envsMu sync.Mutex
 	envs   []*engineEnv
@@ -21,17 +24,21 @@ func registerEnv(e *engineEnv) {
 	envsMu.Unlock()
 }
 
-// pruneEnvs runs `cocin system prune -f` in every installation used; what
-// it leaves is then reported by the leak check like anything else.
-func pruneEnvs() {
+// removeLeftContainers runs `cocin rm -f` on every container left in every
+// installation used.
+func removeLeftContainers() {
 	envsMu.Lock()
 	defer envsMu.Unlock()
 	for _, e := range envs {
 		if _, err := os.Stat(e.Root); err != nil {
 			continue
 		}
-		if r := e.exec(nil, "", time.Minute, "system", "prune", "-f"); r.Code != 0 {
-			fmt.Fprintf(os.Stderr, "integration: system prune of %s: %s", e.Root, r)
+		ids := strings.Fields(e.exec(nil, "", time.Minute, "ps", "-aq", "--no-trunc").Stdout)
+		if len(ids) == 0 {
+			continue
+		}
+		if r := e.exec(nil, "", time.Minute, append([]string{"rm", "-f"}, ids...)...); r.Code != 0 {
+			fmt.Fprintf(os.Stderr, "integration: rm -f in %s: %s", e.Root, r)
 		}
 	}
 }
