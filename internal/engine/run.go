@@ -131,6 +131,9 @@ func (e *Engine) prepare(ctx context.Context, o *RunOptions) (_ *prepared, err e
 	if err := e.Containers.MakeDir(id); err != nil {
 		return nil, err
 	}
+	// Undone last of all: a failed first container leaves no bridge,
+	// table or parent cgroup behind either.
+	p.undo = append(p.undo, e.releaseIdle)
 	p.undo = append(p.undo, func() { _ = os.RemoveAll(rec.Dir) })
 
 	if err := e.prepareUserns(o, rec.Dir); err != nil {

@@ -33,7 +33,25 @@ func newOCIEnv(t *testing.T) *ociEnv {
 		t.Fatalf("unpack busybox: %v: %s", err, out)
 	}
 	o.mustRT(t, "spec", "--bundle", o.bundle)
+	// The tests, like a shim, choose the cgroup parent (the runtime removes
+	// only a container's own cgroup, as runc does): theirs to remove, once
+	// their containers are deleted.
+	t.Cleanup(func() {
+		for _, id := range strings.Fields(o.rt(t, "list", "-q").Stdout) {
+			o.rt(t, "delete", "--force", id)
+		}
+		removeCgroupDirs(o.e.CgroupParent)
+	})
 	return o
+}
+
+// removeCgroupDirs removes the cgroup directory name in every hierarchy.
+func removeCgroupDirs(name string) {
+	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", name))
+	dirs = append(dirs, filepath.Join("/sys/fs/cgroup", name))
+	for _, d := range dirs {
+		_ = os.Remove(d)
+	}
 }
 
 func (o *ociEnv) rt(t *testing.T, args ...string) result {
