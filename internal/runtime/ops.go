@@ -258,13 +258,8 @@ func WaitPidExit(pid int, timeout time.Duration) bool {
 	if timeout < 0 {
 		ms = -1
 	}
-	for {
-		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		return err == nil && n > 0
-	}
+	n, err := poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
+	return err == nil && n > 0
 }
 
 // SignalProcess signals pid if it still is the process that started at

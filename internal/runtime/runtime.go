@@ -502,15 +502,21 @@ func (r *Runtime) postHooks(rec *record, phase string, status specs.ContainerSta
 	runHooksWarn(spec, phase, st)
 }
 
+// poll is poll(2), again after a signal interrupted it.
+func poll(fds []unix.PollFd, ms int) (int, error) {
+	for {
+		n, err := unix.Poll(fds, ms)
+		if !errors.Is(err, unix.EINTR) {
+			return n, err
+		}
+	}
+}
+
 // waitHangup waits until every writer of the FIFO has closed it.
 func waitHangup(fd int) error {
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	for {
-		_, err := unix.Poll(fds, -1)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
+		if _, err := poll(fds, -1); err != nil {
 			return err
 		}
 		if fds[0].Revents&(unix.POLLHUP|unix.POLLERR) != 0 {
@@ -528,11 +534,7 @@ func waitHangup(fd int) error {
 func waitFifo(fd, pidfd int) error {
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
 	for {
-		_, err := unix.Poll(fds, -1)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
+		if _, err := poll(fds, -1); err != nil {
 			return err
 		}
 		if fds[0].Revents&unix.POLLIN != 0 {
