@@ -24,8 +24,19 @@ type containerView struct {
 	mounts []state.Mount
 }
 
+// viewOf builds the view of c with its root at rootfs. The runtime put
+// each mount where its destination resolved, in order, with the earlier
+// mounts in place: a volume on /data, with /data -> /etc in the image, is
+// on /etc. Each destination is resolved the same way here.
 func viewOf(c *state.Container, rootfs string) containerView {
-	return containerView{rootfs: rootfs, mounts: c.Mounts}
+	v := containerView{rootfs: rootfs}
+	for _, m := range c.Mounts {
+		if d, err := v.resolve(m.Destination, true); err == nil {
+			m.Destination = d
+		}
+		v.mounts = append(v.mounts, m)
+	}
+	return v
 }
 
 // errTmpfs: a tmpfs exists only in the container's mount namespace, so

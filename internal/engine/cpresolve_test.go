@@ -110,6 +110,23 @@ func TestContainerViewLocateErrors(t *testing.T) {
 	}
 }
 
+// A mount whose destination crosses an image symlink is where the runtime
+// put it: at the link's target.
+func TestViewOfResolvesDestinations(t *testing.T) {
+	_, rootfs, vol := testView(t)
+	c := &state.Container{Mounts: []state.Mount{
+		{Type: "tmpfs", Destination: "/t"},
+		{Type: "volume", Source: vol, Destination: "/data", RW: true},
+	}}
+	v := viewOf(c, rootfs)
+	for _, p := range []string{"/etc/f", "/data/f"} {
+		tree, rel, m, err := v.locate(p, false)
+		if err != nil || tree.root != vol || rel != "/f" || m.Destination != "/etc" {
+			t.Errorf("%s: want the volume mounted at /etc, got %s %s %v %v", p, tree.root, rel, m, err)
+		}
+	}
+}
+
 func TestTrailing(t *testing.T) {
 	for p, want := range map[string]string{"/a/.": "/.", ".": "/.", "/a/": "/", "/": "/", "/a": "", "a.": ""} {
 		if got := trailing(p); got != want {

@@ -9,26 +9,28 @@ import (
 )
 
 // cpLinkContainer runs a container whose image links /l -> /vol (a named
-// volume), /lro -> /ro (a read-only bind mount of rodir), /lt -> /t (a
-// tmpfs) and /data -> /etc.
+// volume), /lro -> /ro, /lt -> /t (a tmpfs) and /data -> /etc. The
+// read-only bind mount of rodir is given as /lro, so the runtime puts it
+// on /ro.
 func cpLinkContainer(t *testing.T, rodir string) (name, vol string) {
 	t.Helper()
 	img := "cplink-" + randomHex(3)
 	imageWithEntries(t, img, []*tar.Header{
+		{Name: "ro/", Typeflag: tar.TypeDir, Mode: 0o755},
 		symlink("l", "/vol"), symlink("lro", "/ro"), symlink("lt", "/t"), symlink("data", "/etc"),
 	})
 	name, vol = uniqueName("cplink"), uniqueName("cplinkvol")
 	rmVolume(t, vol)
 	mustRun(t, "run", "-d", "--name", name, "--network", "none", "-v", vol+":/vol",
-		"-v", rodir+":/ro:ro", "--tmpfs", "/t", img, "sleep", "60")
+		"-v", rodir+":/lro:ro", "--tmpfs", "/t", img, "sleep", "60")
 	t.Cleanup(func() { cocin(t, "rm", "-f", name) })
 	return name, vol
 }
 
 // A destination reached through a symlink is resolved as the container
 // sees it: /l/ is the volume (the copy was in the layer hidden under the
-// mount point), /lro/ the read-only mount (refused, the write went to the
-// layer), and /lt/ a tmpfs cp cannot reach (refused, not lost).
+// mount point), /ro/ and /lro/ the read-only mount (refused, the write
+// went to the layer), and /lt/ a tmpfs cp cannot reach (refused, not lost).
 func TestCpDestinationThroughSymlink(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -45,15 +47,17 @@ func TestCpDestinationThroughSymlink(t *testing.T) {
 	if r := mustRun(t, "cp", name+":/l/f", "-"); !strings.Contains(r.Stdout, "through the link") {
 		t.Errorf("cp out of /l/f: %s", r)
 	}
-	r := cocin(t, "cp", f, name+":/lro/")
-	expectEngineError(t, r)
-	if !strings.Contains(r.Stderr, "read-only") {
-		t.Errorf("cp into a read-only mount through a link: %s", r)
+	for _, p := range []string{"/lro/", "/ro/"} {
+		r := cocin(t, "cp", f, name+":"+p)
+		expectEngineError(t, r)
+		if !strings.Contains(r.Stderr, "read-only") {
+			t.Errorf("cp into the read-only mount as %s: %s", p, r)
+		}
 	}
 	if got := mustRun(t, "exec", name, "ls", "/ro").Stdout; got != "" {
 		t.Errorf("cp into /lro/ wrote under the read-only mount: %q", got)
 	}
-	r = cocin(t, "cp", f, name+":/lt/")
+	r := cocin(t, "cp", f, name+":/lt/")
 	expectEngineError(t, r)
 	if !strings.Contains(r.Stderr, "tmpfs") {
 		t.Errorf("cp into a tmpfs through a link: %s", r)
