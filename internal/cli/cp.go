@@ -9,7 +9,8 @@ import (
 )
 
 func (a *app) cpCommand() *cobra.Command {
-	return &cobra.Command{
+	var followLink bool
+	cmd := &cobra.Command{
 		Use: "cp CONTAINER:SRC_PATH DEST_PATH|-\n  cocin cp SRC_PATH|- CONTAINER:DEST_PATH",
 		Short: "Copy files and directories between a container and the host (running or stopped); " +
 			"- is a tar stream on stdin or stdout",
@@ -25,11 +26,11 @@ func (a *app) cpCommand() *cobra.Command {
 			case srcCtr != "" && dstCtr != "":
 				return errors.New("copying between containers is not supported")
 			case srcCtr != "":
-				if err := e.CopyFromContainer(srcCtr, srcPath, dstPath, a.streams.Stdout); err != nil {
+				if err := e.CopyFromContainer(srcCtr, srcPath, dstPath, a.streams.Stdout, followLink); err != nil {
 					return fmt.Errorf("cp: %w", err)
 				}
 			case dstCtr != "":
-				if err := e.CopyToContainer(dstCtr, srcPath, dstPath, a.streams.Stdin); err != nil {
+				if err := e.CopyToContainer(dstCtr, srcPath, dstPath, a.streams.Stdin, followLink); err != nil {
 					return fmt.Errorf("cp: %w", err)
 				}
 			default:
@@ -38,6 +39,8 @@ func (a *app) cpCommand() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVarP(&followLink, "follow-link", "L", false, "Always follow a symlink in SRC_PATH")
+	return cmd
 }
 
 // splitCpArg splits CONTAINER:PATH. Like Docker, a local path holding a

@@ -32,25 +32,54 @@ func (t fsTree) open(p string) (*os.File, error) {
 	return pathrs.OpenInRoot(t.root, p)
 }
 
-// source opens the parent directory of p and returns it with p's last
-// component, which is not followed (cp copies a symlink as a link).
-// contents is set by a trailing "/.": copy what is in the directory.
-func (t fsTree) source(p string) (parent *os.File, base string, isDir, contents bool, err error) {
-	contents = strings.HasSuffix(p, "/.") || p == "."
-	clean := filepath.Clean(p)
-	dir, base := filepath.Dir(clean), filepath.Base(clean)
-	if clean == "/" {
-		dir, base = "/", "."
+// srcEntry is what a copy reads: the entry base inside the directory
+// handle parent (never a symlink still to follow), copied under name, the
+// last component of the path as written (Docker's name for a followed
+// link, a volume's root or a "/." source).
+type srcEntry struct {
+	parent          *os.File
+	base, name      string
+	isDir, contents bool
+}
+
+// source opens the parent directory of the clean path p and lstats p's
+// last component, which is not followed: the caller has resolved any
+// link that must be. A source ending in "/" or "/." (trail) must be a
+// directory; "/." copies its contents.
+func (t fsTree) source(p, name, trail string) (*srcEntry, error) {
+	dir, base := filepath.Dir(p), filepath.Base(p)
+	if p == "/" {
+		base = "."
 	}
-	if parent, err = t.open(dir); err != nil {
-		return nil, "", false, false, err
+	parent, err := t.open(dir)
+	if err != nil {
+		return nil, err
 	}
 	var st unix.Stat_t
 	if err = unix.Fstatat(int(parent.Fd()), base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		parent.Close()
-		return nil, "", false, false, &os.PathError{Op: "stat", Path: p, Err: err}
+		return nil, &os.PathError{Op: "stat", Path: p, Err: err}
 	}
-	return parent, base, st.Mode&unix.S_IFMT == unix.S_IFDIR, contents, nil
+	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+	if trail != "" && !isDir {
+		parent.Close()
+		return nil, &os.PathError{Op: "stat", Path: p + trail, Err: unix.ENOTDIR}
+	}
+	return &srcEntry{parent: parent, base: base, name: name, isDir: isDir, contents: trail == "/."}, nil
+}
+
+// hostSource opens a source on the host. Its last component is followed
+// with followLink or a trailing "/" or "/.", as Docker's client does.
+func hostSource(p string, followLink bool) (*srcEntry, error) {
+	trail, name := trailing(p), filepath.Base(filepath.Clean(p))
+	resolved := filepath.Clean(p)
+	if followLink || trail != "" {
+		var err error
+		if resolved, err = filepath.EvalSymlinks(p); err != nil {
+			return nil, err
+		}
+	}
+	return fsTree{}.source(resolved, name, trail)
 }
 
 // destination applies Docker's cp rules: into an existing directory
@@ -105,39 +134,6 @@ func (e *Engine) withRootfs(c *state.Container, fn func(rootfs string) error) er
 	return fn(merged)
 }
 
-// containerTree maps a container path to the tree that holds it: the
-// volume or bind mount with the longest matching destination, or the
-// root. Paths are then resolved inside that tree.
-func containerTree(c *state.Container, rootfs, p string) (fsTree, string) {
-	t, rel, _ := containerTreeMount(c, rootfs, p)
-	return t, rel
-}
-
-// containerTreeMount is containerTree that also names the mount chosen
-// (nil: the container's root).
-func containerTreeMount(c *state.Container, rootfs, p string) (fsTree, string, *state.Mount) {
-	clean := path.Clean("/" + p)
-	best, rel := fsTree{root: rootfs}, p
-	var mount *state.Mount
-	bestLen := 0
-	for i, m := range c.Mounts {
-		if m.Type == "tmpfs" || len(m.Destination) <= bestLen {
-			continue
-		}
-		if clean == m.Destination || strings.HasPrefix(clean, m.Destination+"/") {
-			r := strings.TrimPrefix(clean, m.Destination)
-			if strings.HasSuffix(p, "/.") {
-				r += "/."
-			} else if strings.HasSuffix(p, "/") {
-				r += "/"
-			}
-			best, rel, bestLen = fsTree{root: m.Source}, "/"+strings.TrimPrefix(r, "/"), len(m.Destination)
-			mount = &c.Mounts[i]
-		}
-	}
-	return best, rel, mount
-}
-
 // checkWritable refuses a copy into a read-only mount or a read-only root,
 // as Docker does: cp must not write where the container itself cannot.
 func checkWritable(c *state.Container, m *state.Mount) error {
@@ -155,82 +151,102 @@ func checkWritable(c *state.Container, m *state.Mount) error {
 }
 
 // CopyFromContainer copies ctrPath out of the container to hostPath, or
-// as a tar stream to out when hostPath is "-".
-func (e *Engine) CopyFromContainer(ref, ctrPath, hostPath string, out io.Writer) error {
+// as a tar stream to out when hostPath is "-". A symlink in the last
+// component is copied as a link, unless followLink (-L) or the path ends
+// in "/" or "/.": then what it points to is copied, under the link's name.
+func (e *Engine) CopyFromContainer(ref, ctrPath, hostPath string, out io.Writer, followLink bool) error {
 	c, err := e.Lookup(ref)
 	if err != nil {
 		return err
 	}
 	return e.withRootfs(c, func(rootfs string) error {
-		tree, rel := containerTree(c, rootfs, ctrPath)
-		parent, base, isDir, contents, err := tree.source(rel)
+		src, err := containerSource(viewOf(c, rootfs), ctrPath, followLink)
+		if errors.Is(err, errTmpfs) {
+			return err
+		}
 		if err != nil {
 			return fmt.Errorf("could not find the file %s in container %s", ctrPath, ref)
 		}
-		defer parent.Close()
-		name := base
-		if base == "." {
-			name = "/"
-		}
+		defer src.parent.Close()
 		if hostPath == "-" {
-			return writeTar(out, parent, base, filepath.Base(name))
+			return writeTar(out, src)
 		}
-		return copyBetween(parent, base, isDir, contents, fsTree{}, hostPath, false)
+		return copyBetween(src, fsTree{}, hostPath, false)
 	})
+}
+
+// containerSource resolves a cp source inside the container's view.
+func containerSource(v containerView, p string, followLink bool) (*srcEntry, error) {
+	trail := trailing(p)
+	tree, rel, _, err := v.locate(p, followLink || trail != "")
+	if err != nil {
+		return nil, err
+	}
+	name := path.Base(path.Clean("/" + p))
+	if name == "/" {
+		name = "." // the whole root: its entries, not one named "/"
+	}
+	return tree.source(rel, name, trail)
 }
 
 // CopyToContainer copies hostPath into the container at ctrPath, or
 // extracts a tar stream from in when hostPath is "-" (ctrPath must then
 // be a directory). Files copied in are owned by root, as with Docker.
-func (e *Engine) CopyToContainer(ref, hostPath, ctrPath string, in io.Reader) error {
+// The destination is resolved in the container's view, a symlink in its
+// last component included (Docker follows it too).
+func (e *Engine) CopyToContainer(ref, hostPath, ctrPath string, in io.Reader, followLink bool) error {
 	c, err := e.Lookup(ref)
 	if err != nil {
 		return err
 	}
 	return e.withRootfs(c, func(rootfs string) error {
-		tree, rel, mount := containerTreeMount(c, rootfs, ctrPath)
+		tree, rel, mount, err := viewOf(c, rootfs).locate(ctrPath, true)
+		if err != nil {
+			return fmt.Errorf("destination %s in container %s: %w", ctrPath, ref, err)
+		}
 		if err := checkWritable(c, mount); err != nil {
 			return err
 		}
 		if hostPath == "-" {
-			d, err := tree.open(rel)
-			if err != nil {
-				return fmt.Errorf("destination %s in container %s: %w", ctrPath, ref, err)
-			}
-			defer d.Close()
-			if fi, err := d.Stat(); err != nil || !fi.IsDir() {
-				return fmt.Errorf("destination %s must be a directory", ctrPath)
-			}
-			return layer.ExtractTar(d, in)
+			return extractInto(tree, rel, ctrPath, in)
 		}
-		parent, base, isDir, contents, err := fsTree{}.source(hostPath)
+		src, err := hostSource(hostPath, followLink)
 		if err != nil {
 			return err
 		}
-		defer parent.Close()
-		return copyBetween(parent, base, isDir, contents, tree, rel, true)
+		defer src.parent.Close()
+		return copyBetween(src, tree, rel+trailing(ctrPath), true)
 	})
 }
 
-func copyBetween(parent *os.File, base string, isDir, contents bool, dst fsTree, dstPath string, chown0 bool) error {
-	name := base
-	if base == "." {
-		name = filepath.Base(parent.Name())
+// extractInto unpacks a tar stream into the directory rel of tree.
+func extractInto(tree fsTree, rel, ctrPath string, in io.Reader) error {
+	d, err := tree.open(rel)
+	if err != nil {
+		return fmt.Errorf("destination %s: %w", ctrPath, err)
 	}
-	d, dname, err := dst.destination(dstPath, name, isDir, contents)
+	defer d.Close()
+	if fi, err := d.Stat(); err != nil || !fi.IsDir() {
+		return fmt.Errorf("destination %s must be a directory", ctrPath)
+	}
+	return layer.ExtractTar(d, in)
+}
+
+func copyBetween(src *srcEntry, dst fsTree, dstPath string, chown0 bool) error {
+	d, dname, err := dst.destination(dstPath, src.name, src.isDir, src.contents)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := copyTree(parent, base, d, dname, chown0); err != nil {
+	if err := copyTree(src.parent, src.base, d, dname, chown0); err != nil {
 		return fmt.Errorf("copy to %s: %w", dstPath, err)
 	}
 	return nil
 }
 
-func writeTar(out io.Writer, parent *os.File, base, name string) error {
+func writeTar(out io.Writer, src *srcEntry) error {
 	tw := tar.NewWriter(out)
-	if err := tarTree(tw, parent, base, name, false); err != nil {
+	if err := tarTree(tw, src.parent, src.base, src.name, false); err != nil {
 		return err
 	}
 	return tw.Close()
