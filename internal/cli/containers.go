@@ -46,7 +46,7 @@ func (a *app) stopCommand() *cobra.Command {
 			if cmd.Flags().Changed("time") {
 				o.Timeout = &timeout
 			}
-			return a.eachContainer(args, func(e *engine.Engine, ref string) error { return e.Stop(ref, o) }, true)
+			return a.eachContainer(args, func(e *engine.Engine, ref string) error { return e.Stop(a.ctx(cmd), ref, o) }, true)
 		},
 	}
 	cmd.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before killing the container")
@@ -75,7 +75,7 @@ func (a *app) rmCommand() *cobra.Command {
 		Short: "Remove one or more containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.eachContainer(args, func(e *engine.Engine, ref string) error { return e.Remove(ref, o) }, true)
+			return a.eachContainer(args, func(e *engine.Engine, ref string) error { return e.Remove(a.ctx(cmd), ref, o) }, true)
 		},
 	}
 	cmd.Flags().BoolVarP(&o.Force, "force", "f", false, "force the removal of a running container (uses SIGKILL)")
@@ -107,7 +107,7 @@ func (a *app) startCommand() *cobra.Command {
 				}
 				return nil
 			}
-			return a.eachContainer(args, func(e *engine.Engine, ref string) error { _, err := e.Start(ref); return err }, true)
+			return a.eachContainer(args, func(e *engine.Engine, ref string) error { _, err := e.Start(a.ctx(cmd), ref); return err }, true)
 		},
 	}
 	cmd.Flags().BoolVarP(&attach, "attach", "a", false, "attach STDOUT/STDERR and forward signals")
@@ -116,26 +116,21 @@ func (a *app) startCommand() *cobra.Command {
 }
 
 func (a *app) restartCommand() *cobra.Command {
+	var o engine.StopOptions
 	var timeout int
 	cmd := &cobra.Command{
 		Use:   "restart [OPTIONS] CONTAINER [CONTAINER...]",
 		Short: "Restart one or more containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var o engine.StopOptions
 			if cmd.Flags().Changed("time") {
 				o.Timeout = &timeout
 			}
-			return a.eachContainer(args, func(e *engine.Engine, ref string) error {
-				if err := e.Stop(ref, o); err != nil {
-					return err
-				}
-				_, err := e.Start(ref)
-				return err
-			}, true)
+			return a.eachContainer(args, func(e *engine.Engine, ref string) error { return e.Restart(a.ctx(cmd), ref, o) }, true)
 		},
 	}
 	cmd.Flags().IntVarP(&timeout, "time", "t", 10, "seconds to wait before killing the container")
+	cmd.Flags().StringVarP(&o.Signal, "signal", "s", "", "signal to stop the container with (default: its stop signal)")
 	return cmd
 }
 

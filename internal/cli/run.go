@@ -79,6 +79,10 @@ func setRunArgs(cmd *cobra.Command, o *engine.RunOptions, args []string) {
 		ep, _ := cmd.Flags().GetString("entrypoint")
 		o.Entrypoint = &ep
 	}
+	if cmd.Flags().Changed("stop-timeout") {
+		t, _ := cmd.Flags().GetInt("stop-timeout")
+		o.StopTimeout = &t
+	}
 }
 
 // addRunFlags registers the flags run and create share.
@@ -98,6 +102,8 @@ func addRunFlags(cmd *cobra.Command, o *engine.RunOptions) {
 	f.StringVarP(&o.User, "user", "u", "", "username or UID (format: <name|uid>[:<group|gid>])")
 	f.StringVar(&o.Restart, "restart", "no", "restart policy: no, on-failure[:max-retries], always, unless-stopped")
 	f.StringArrayVar(&o.LogOptions, "log-opt", nil, "log options: max-size=SIZE, max-file=N")
+	f.StringVar(&o.StopSignal, "stop-signal", "", "signal to stop the container (default: the image's STOPSIGNAL or SIGTERM)")
+	f.Int("stop-timeout", 10, "seconds to wait for the container to stop before killing it (-1: no limit)")
 	addVolumesFlags(f, o)
 	addResourcesFlags(f, o)
 	addNetworkFlags(f, &o.Net)

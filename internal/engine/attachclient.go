@@ -194,7 +194,7 @@ var errMonitorStarted = errors.New("monitor started")
 // the container start and relays its streams until it exits or the user
 // detaches.
 func (e *Engine) startAndAttach(ctx context.Context, id string, st Streams, tty, stdin, fresh bool) (AttachResult, error) {
-	d, closeSync, err := e.launchMonitor(id, true, fresh)
+	d, closeSync, err := e.launchMonitor(ctx, id, true, fresh)
 	if err != nil {
 		return AttachResult{}, err
 	}

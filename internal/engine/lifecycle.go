@@ -12,6 +12,7 @@ import (
 	"github.com/cocin-dev/cocin/internal/layer"
 	"github.com/cocin-dev/cocin/internal/runtime"
 	"github.com/cocin-dev/cocin/internal/state"
+	"github.com/cocin-dev/cocin/internal/trace"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,7 +23,7 @@ func (e *Engine) RunDetached(ctx context.Context, o *RunOptions) (string, error)
 	if err != nil {
 		return "", err
 	}
-	if err := e.startMonitor(p.rec.ID, false, true); err != nil {
+	if err := e.startMonitor(ctx, p.rec.ID, false, true); err != nil {
 		p.rollback()
 		return "", err
 	}
@@ -40,13 +41,22 @@ func (e *Engine) Create(ctx context.Context, o *RunOptions) (string, error) {
 		p.rollback()
 		return "", err
 	}
+	if _, err := e.Containers.Update(p.rec.ID, func(c *state.Container) error {
+		c.Owner, c.OwnerStart = 0, 0
+		return nil
+	}); err != nil {
+		p.rollback()
+		return "", err
+	}
 	return p.rec.ID, nil
 }
 
 // startMonitor launches the monitor and waits until the container runs.
 // On failure the monitor has already removed what it made.
-func (e *Engine) startMonitor(id string, waitAttach, fresh bool) error {
-	d, closeSync, err := e.launchMonitor(id, waitAttach, fresh)
+func (e *Engine) startMonitor(ctx context.Context, id string, waitAttach, fresh bool) error {
+	ctx, end := trace.Step(ctx, "start monitor, wait for the container to run")
+	defer end()
+	d, closeSync, err := e.launchMonitor(ctx, id, waitAttach, fresh)
 	if err != nil {
 		return err
 	}
@@ -54,9 +64,11 @@ func (e *Engine) startMonitor(id string, waitAttach, fresh bool) error {
 	if _, err := readSync(d, "was created"); err != nil {
 		return err
 	}
-	if _, err = readSync(d, "started"); err != nil {
+	started, err := readSync(d, "started")
+	if err != nil {
 		return err
 	}
+	trace.FromContext(ctx).Add(started.Steps)
 	// The monitor closes the pipe once settled (in the C loop, named).
 	var rest syncMsg
 	_ = d.Decode(&rest)
@@ -70,25 +82,40 @@ func (e *Engine) unmountRootfs(c *state.Container) error {
 }
 
 // removeContainer deletes everything a stopped container has: runtime
-// state, mount, directories, record, name.
-func (e *Engine) removeContainer(c *state.Container) error {
-	if err := e.Runtime.Delete(c.ID, true); err != nil && !errors.Is(err, runtime.ErrNotExist) {
+// state, network, mount, cgroup, directories, record, name.
+func (e *Engine) removeContainer(ctx context.Context, c *state.Container) error {
+	_, end := trace.Step(ctx, "delete runtime state")
+	err := e.Runtime.Delete(c.ID, true)
+	end()
+	if err != nil && !errors.Is(err, runtime.ErrNotExist) {
 		return err
 	}
+	_, end = trace.Step(ctx, "detach network")
 	e.detachNetwork(c.ID)
-	if err := layer.UnmountRootfs(c.Dir); err != nil {
+	end()
+	_, end = trace.Step(ctx, "unmount rootfs")
+	err = layer.UnmountRootfs(c.Dir)
+	end()
+	if err != nil {
 		return err
 	}
+	_, end = trace.Step(ctx, "remove cgroup")
 	e.releaseCgroup(c)
+	end()
 	_ = os.Remove(e.attachSocketPath(c.ID))
-	if err := e.Containers.Delete(c); err != nil {
+	_, end = trace.Step(ctx, "remove directory and record")
+	err = e.Containers.Delete(c)
+	end()
+	if err != nil {
 		return err
 	}
 	if c.AutoRemove {
 		e.removeAnonymousVolumes(c)
 	}
 	e.emit(c, "destroy", nil)
+	_, end = trace.Step(ctx, "release idle bridge, table, cgroup parent")
 	e.releaseIdle()
+	end()
 	return nil
 }
 
@@ -99,49 +126,96 @@ func (e *Engine) Lookup(ref string) (*state.Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.refresh(c), nil
+	if c = e.refresh(c); c == nil {
+		return nil, fmt.Errorf("%w: %s", state.ErrNotFound, ref)
+	}
+	return c, nil
 }
 
-// refresh makes a record true: a container marked running whose owner
-// (monitor or foreground run) is gone is running only if its init still
-// lives; otherwise it exited, with an unknown code, and its mount and
-// cgroup are released. After a reboot /run is empty and every such
+// owned reports whether the record names a process that must be alive for
+// it to be true: the monitor or foreground run of a running, paused or
+// restarting container, or the command that is starting a stopped one.
+func owned(c *state.Container) bool { return IsRunning(c) || starting(c) }
+
+// starting reports whether a command (foreground run or monitor) is
+// starting the created or exited container: it claimed the record.
+func starting(c *state.Container) bool { return !IsRunning(c) && c.Owner > 0 }
+
+// claim records the calling process as the one starting container id, so
+// that its death before the start is recorded can be repaired.
+func (e *Engine) claim(id string) error {
+	me := os.Getpid()
+	start, err := runtime.PidStartTime(me)
+	if err != nil {
+		return err
+	}
+	_, err = e.Containers.Update(id, func(c *state.Container) error {
+		c.Owner, c.OwnerStart = me, start
+		return nil
+	})
+	return err
+}
+
+// refresh makes a record true. A container whose owner (monitor or
+// foreground run) is gone runs only if its init still lives and it was
+// recorded running; otherwise its runtime side, mount and cgroup are
+// released and it is marked exited with an unknown code (a created one
+// whose init never ran stays created), and a --rm one is removed: then
+// refresh returns nil. After a reboot /run is empty and every such
 // container is found exited.
 func (e *Engine) refresh(c *state.Container) *state.Container {
-	switch c.State.Status {
-	case state.Running, state.Paused, state.Restarting:
-	default:
+	if !owned(c) || runtime.ProcessAlive(c.Owner, c.OwnerStart) {
 		return c
 	}
-	if runtime.ProcessAlive(c.Owner, c.OwnerStart) {
-		return c
-	}
-	if st, err := e.Runtime.State(c.ID); err == nil && st.Pid > 0 {
+	st, stErr := e.Runtime.State(c.ID)
+	if IsRunning(c) && stErr == nil && st.Pid > 0 {
 		return c
 	}
 	unlock, err := e.Containers.Lock(c.ID)
 	if err != nil {
 		return c
 	}
-	defer unlock()
 	cur, err := e.Containers.Get(c.ID)
-	if err != nil || cur.State.Status != c.State.Status || runtime.ProcessAlive(cur.Owner, cur.OwnerStart) {
-		if err == nil {
-			return cur
+	if err != nil || cur.State.Status != c.State.Status || cur.Owner != c.Owner || runtime.ProcessAlive(cur.Owner, cur.OwnerStart) {
+		unlock()
+		if err != nil {
+			return nil
 		}
-		return c
+		return cur
 	}
-	_ = e.Runtime.Delete(c.ID, true)
-	e.detachNetwork(c.ID)
-	_ = layer.UnmountRootfs(c.Dir)
-	e.releaseCgroup(c)
-	cur.State.Status = state.Exited
-	cur.State.Pid = 0
-	cur.State.ExitCode = 255
-	cur.State.Error = "the container's monitor died; exit status unknown"
-	cur.State.FinishedAt = time.Now().UTC()
+	ran := IsRunning(cur) || (stErr == nil && st.Status != "created")
+	cur = e.repair(cur, ran)
+	unlock()
+	if !cur.AutoRemove {
+		return cur
+	}
+	// --rm: the command that would have removed it is gone.
+	if err := e.Remove(context.Background(), cur.ID, RemoveOptions{}); err != nil {
+		return cur
+	}
+	return nil
+}
+
+// repair releases what the dead owner held and records the end: exited
+// with code 255 if the container ran; if it never did, its status stays.
+// The caller holds the container's lock.
+func (e *Engine) repair(cur *state.Container, ran bool) *state.Container {
+	_ = e.Runtime.Delete(cur.ID, true)
+	e.detachNetwork(cur.ID)
+	_ = layer.UnmountRootfs(cur.Dir)
+	e.releaseCgroup(cur)
 	cur.Owner, cur.OwnerStart = 0, 0
+	cur.State.Pid = 0
+	if !ran {
+		_ = e.Containers.Write(cur)
+		return cur
+	}
+	cur.State.Status = state.Exited
+	cur.State.ExitCode = 255
+	cur.State.Error = "its monitor (or foreground cocin run) died; exit status unknown"
+	cur.State.FinishedAt = time.Now().UTC()
 	_ = e.Containers.Write(cur)
+	e.emit(cur, "die", map[string]string{"exitCode": "255"})
 	return cur
 }
 
@@ -151,10 +225,13 @@ func (e *Engine) List() ([]*state.Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i, c := range cs {
-		cs[i] = e.refresh(c)
+	live := cs[:0]
+	for _, c := range cs {
+		if c = e.refresh(c); c != nil {
+			live = append(live, c)
+		}
 	}
-	return cs, nil
+	return live, nil
 }
 
 // IsRunning reports whether the container's process lives.
@@ -163,12 +240,12 @@ func IsRunning(c *state.Container) bool {
 }
 
 // Start starts a created or exited container under a new monitor.
-func (e *Engine) Start(ref string) (*state.Container, error) {
+func (e *Engine) Start(ctx context.Context, ref string) (*state.Container, error) {
 	c, err := e.Lookup(ref)
 	if err != nil {
 		return nil, err
 	}
-	if IsRunning(c) {
+	if IsRunning(c) || starting(c) {
 		return c, nil
 	}
 	if err := e.remountFor(c); err != nil {
@@ -180,7 +257,7 @@ func (e *Engine) Start(ref string) (*state.Container, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := e.startMonitor(c.ID, false, false); err != nil {
+	if err := e.startMonitor(ctx, c.ID, false, false); err != nil {
 		// The monitor undid its part, or never started: release the mount.
 		_ = e.unmountRootfs(c)
 		return nil, err
@@ -197,15 +274,30 @@ func (e *Engine) remountFor(c *state.Container) error {
 	return err
 }
 
+// Restart stops the container if it runs, then starts it (`restart`).
+func (e *Engine) Restart(ctx context.Context, ref string, o StopOptions) error {
+	if err := e.Stop(ctx, ref, o); err != nil {
+		return err
+	}
+	_, end := trace.Step(ctx, "start")
+	c, err := e.Start(ctx, ref)
+	end()
+	if err != nil {
+		return err
+	}
+	e.emit(c, "restart", nil)
+	return nil
+}
+
 // StopOptions are `stop`'s flags.
 type StopOptions struct {
-	Timeout *int // seconds; nil: 10
+	Timeout *int // seconds, -1: no limit; nil: the container's --stop-timeout, else 10
 	Signal  string
 }
 
 // Stop sends the stop signal, waits for the timeout, then kills. The
 // restart policy is suspended until the next start.
-func (e *Engine) Stop(ref string, o StopOptions) error {
+func (e *Engine) Stop(ctx context.Context, ref string, o StopOptions) error {
 	c, err := e.Lookup(ref)
 	if err != nil {
 		return err
@@ -223,7 +315,7 @@ func (e *Engine) Stop(ref string, o StopOptions) error {
 	if err != nil {
 		return err
 	}
-	if !IsRunning(c) {
+	if !IsRunning(c) && !starting(c) {
 		return nil
 	}
 	sigName := o.Signal
@@ -235,17 +327,20 @@ func (e *Engine) Stop(ref string, o StopOptions) error {
 		return err
 	}
 	timeout := 10 * time.Second
+	if o.Timeout == nil {
+		o.Timeout = c.StopTimeout
+	}
 	if o.Timeout != nil {
 		timeout = time.Duration(*o.Timeout) * time.Second
 	}
-	if err := e.stopProcess(c, sig, timeout); err != nil {
+	if err := e.stopProcess(ctx, c, sig, timeout); err != nil {
 		return err
 	}
 	e.emit(c, "stop", nil)
 	return nil
 }
 
-func (e *Engine) stopProcess(c *state.Container, sig unix.Signal, timeout time.Duration) error {
+func (e *Engine) stopProcess(ctx context.Context, c *state.Container, sig unix.Signal, timeout time.Duration) error {
 	// A monitor sleeping out a restart back-off is woken to see the stop
 	// now, rather than up to a minute later.
 	if c.State.Status == state.Restarting && runtime.ProcessAlive(c.Owner, c.OwnerStart) {
@@ -256,16 +351,25 @@ func (e *Engine) stopProcess(c *state.Container, sig unix.Signal, timeout time.D
 		if st.Status == "paused" {
 			_ = e.Unpause(c.ID)
 		}
-		if timeout != 0 {
-			_ = e.Runtime.Kill(c.ID, sig, false)
-		}
-		if timeout == 0 || !runtime.WaitPidExit(st.Pid, timeout) {
-			_ = e.Runtime.Kill(c.ID, unix.SIGKILL, true)
-			runtime.WaitPidExit(st.Pid, 5*time.Second)
+		if timeout == 0 || !e.signalAndWait(ctx, c, st.Pid, sig, timeout) {
+			e.signalAndWait(ctx, c, st.Pid, unix.SIGKILL, 5*time.Second)
 		}
 	}
+	_, end := trace.Step(ctx, "wait for the exit to be recorded")
 	e.waitRecorded(c)
+	end()
 	return nil
+}
+
+// signalAndWait sends sig (SIGKILL to every process of the container) and
+// waits up to timeout for the init to exit.
+func (e *Engine) signalAndWait(ctx context.Context, c *state.Container, pid int, sig unix.Signal, timeout time.Duration) bool {
+	_, end := trace.Step(ctx, "send "+unix.SignalName(sig)+", wait for exit")
+	defer end()
+	if e.Runtime.Kill(c.ID, sig, sig == unix.SIGKILL) == nil {
+		e.emit(c, "kill", map[string]string{"signal": strconv.Itoa(int(sig))})
+	}
+	return runtime.WaitPidExit(pid, timeout)
 }
 
 // waitRecorded waits for the owner to record the exit (it exits right
@@ -274,15 +378,45 @@ func (e *Engine) stopProcess(c *state.Container, sig unix.Signal, timeout time.D
 func (e *Engine) waitRecorded(c *state.Container) {
 	if c.Owner > 0 {
 		deadline := time.Now().Add(10 * time.Second)
-		for time.Now().Before(deadline) {
-			cur, err := e.Containers.Get(c.ID)
-			if err != nil || !IsRunning(cur) || cur.State.Status == state.Restarting {
-				return
-			}
-			runtime.WaitPidExit(c.Owner, 50*time.Millisecond)
-		}
+		_ = e.awaitRecord(c, func(cur *state.Container) bool {
+			return (!IsRunning(cur) && !starting(cur)) || cur.State.Status == state.Restarting || time.Now().After(deadline)
+		}, time.Until(deadline))
 	}
 	e.refresh(c)
+}
+
+// awaitRecord waits until done(record) holds, the record is gone, or the
+// owner named in c dies without changing it (refresh then repairs), for
+// at most timeout (negative: no limit). It wakes on each change of the
+// record and on the owner's exit: no polling. It returns the last record
+// read, nil if it is gone.
+func (e *Engine) awaitRecord(c *state.Container, done func(*state.Container) bool, timeout time.Duration) *state.Container {
+	w, err := e.Containers.Watch(c.ID)
+	if err != nil {
+		return nil
+	}
+	defer w.Close()
+	var deadline time.Time
+	if timeout >= 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	for {
+		cur, err := e.Containers.Get(c.ID)
+		if err != nil {
+			return nil
+		}
+		if done(cur) || !runtime.ProcessAlive(cur.Owner, cur.OwnerStart) {
+			return cur
+		}
+		left := time.Duration(-1)
+		if !deadline.IsZero() {
+			if left = time.Until(deadline); left <= 0 {
+				return cur
+			}
+		}
+		runtime.WaitPidExitOr(cur.Owner, w.Fd(), left)
+		w.Drain()
+	}
 }
 
 // Kill sends a signal to the container's init.
@@ -290,6 +424,9 @@ func (e *Engine) Kill(ref, signal string) error {
 	c, err := e.Lookup(ref)
 	if err != nil {
 		return err
+	}
+	if c.State.Status == state.Restarting {
+		return fmt.Errorf("cannot kill container %s: container is restarting, wait until the container is running", ref)
 	}
 	if !IsRunning(c) {
 		return fmt.Errorf("cannot kill container %s: container is not running", ref)
@@ -302,6 +439,11 @@ func (e *Engine) Kill(ref, signal string) error {
 		return err
 	}
 	e.emit(c, "kill", map[string]string{"signal": strconv.Itoa(int(sig))})
+	if sig == unix.SIGKILL {
+		// As Docker: once kill returns, the container is recorded dead
+		// (or restarting), so `kill X; rm X` and `kill X; start X` work.
+		e.waitRecorded(c)
+	}
 	return nil
 }
 
@@ -312,17 +454,17 @@ type RemoveOptions struct {
 }
 
 // Remove deletes a container; a running one needs Force (and is killed).
-func (e *Engine) Remove(ref string, o RemoveOptions) error {
+func (e *Engine) Remove(ctx context.Context, ref string, o RemoveOptions) error {
 	c, err := e.Lookup(ref)
 	if err != nil {
 		return err
 	}
-	if IsRunning(c) {
+	if IsRunning(c) || starting(c) {
 		if !o.Force {
 			return fmt.Errorf("cannot remove container %s: container is running: stop the container before removing or force remove", ref)
 		}
 		_, _ = e.Containers.Update(c.ID, func(c *state.Container) error { c.ManuallyStopped = true; c.AutoRemove = false; return nil })
-		if err := e.stopProcess(c, unix.SIGKILL, 0); err != nil {
+		if err := e.stopProcess(ctx, c, unix.SIGKILL, 0); err != nil {
 			return err
 		}
 	}
@@ -337,10 +479,10 @@ func (e *Engine) Remove(ref string, o RemoveOptions) error {
 	}
 	// Restarting: in its back-off; the monitor checks ManuallyStopped under
 	// this lock before it mounts again, so removing now is safe.
-	if IsRunning(cur) && cur.State.Status != state.Restarting {
+	if (IsRunning(cur) && cur.State.Status != state.Restarting) || starting(cur) {
 		return fmt.Errorf("cannot remove container %s: it was restarted while being removed", ref)
 	}
-	if err := e.removeContainer(cur); err != nil {
+	if err := e.removeContainer(ctx, cur); err != nil {
 		return err
 	}
 	if o.Volumes {
@@ -355,22 +497,27 @@ func (e *Engine) Wait(ctx context.Context, ref string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for IsRunning(c) {
-		if c.Owner > 0 {
-			runtime.WaitPidExit(c.Owner, 200*time.Millisecond)
-		} else {
-			time.Sleep(100 * time.Millisecond)
-		}
+	for IsRunning(c) || starting(c) {
+		cur := e.awaitRecord(c, func(cur *state.Container) bool {
+			return ctx.Err() != nil || (!IsRunning(cur) && !starting(cur))
+		}, -1)
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		cur, err := e.Containers.Get(c.ID)
-		if err != nil {
+		if cur != nil {
+			cur = e.refresh(cur)
+		}
+		if cur == nil {
 			// Removed (--rm) after it exited: its die event has the code.
-			code, _ := e.exitFromEvents(c.ID, c.State.StartedAt.Add(-time.Second))
+			code, _ := e.exitFromEvents(c.ID, c.Created.Add(-time.Second))
 			return code, nil
 		}
-		c = e.refresh(cur)
+		if IsRunning(cur) && !runtime.ProcessAlive(cur.Owner, cur.OwnerStart) {
+			// Its monitor died but it runs on: its end is seen only
+			// as its init's exit (refresh then records it).
+			runtime.WaitPidExit(cur.State.Pid, -1)
+		}
+		c = cur
 	}
 	return c.State.ExitCode, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/cocin-dev/cocin/internal/logs"
 	"github.com/cocin-dev/cocin/internal/runtime"
 	"github.com/cocin-dev/cocin/internal/state"
+	"github.com/cocin-dev/cocin/internal/trace"
 	"github.com/docker/go-units"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -40,6 +41,9 @@ type monitorConfig struct {
 	// GoMonitor keeps the whole run in Go (COCIN_GO_MONITOR=1), not in
 	// the C loop of internal/cmonitor: for comparison and as a fallback.
 	GoMonitor bool `json:"goMonitor,omitempty"`
+	// Trace: the caller runs with --trace; the monitor times its first
+	// start and sends the steps with "started".
+	Trace bool `json:"trace,omitempty"`
 }
 
 // syncMsg is what the monitor reports to the launching command (fd 4).
@@ -48,12 +52,14 @@ type syncMsg struct {
 	Pid     int    `json:"pid,omitempty"`
 	Message string `json:"message,omitempty"`
 	Code    int    `json:"code,omitempty"`
+	// Steps are the monitor's traced steps up to the start (--trace).
+	Steps *trace.Span `json:"steps,omitempty"`
 }
 
 // launchMonitor starts the monitor of container id, detached from the
 // caller (own session, no stdio), and returns a decoder of its sync
 // messages. The monitor is executed from the sealed binary too.
-func (e *Engine) launchMonitor(id string, waitAttach, fresh bool) (*json.Decoder, func(), error) {
+func (e *Engine) launchMonitor(ctx context.Context, id string, waitAttach, fresh bool) (*json.Decoder, func(), error) {
 	exe, err := runtime.SealedExecutable()
 	if err != nil {
 		return nil, nil, err
@@ -83,7 +89,10 @@ func (e *Engine) launchMonitor(id string, waitAttach, fresh bool) (*json.Decoder
 	}
 	// The monitor outlives us; its exit is not ours to wait for.
 	_ = cmd.Process.Release()
-	err = json.NewEncoder(cfgW).Encode(monitorConfig{Engine: e.cfg, ID: id, WaitAttach: waitAttach, Fresh: fresh, GoMonitor: os.Getenv("COCIN_GO_MONITOR") == "1"})
+	err = json.NewEncoder(cfgW).Encode(monitorConfig{
+		Engine: e.cfg, ID: id, WaitAttach: waitAttach, Fresh: fresh,
+		GoMonitor: os.Getenv("COCIN_GO_MONITOR") == "1", Trace: trace.FromContext(ctx) != nil,
+	})
 	cfgW.Close()
 	if err != nil {
 		syncR.Close()
@@ -188,7 +197,7 @@ func (m *monitor) afterExit(code int) {
 		if !again {
 			m.hub.finish(code)
 			if m.rec.AutoRemove {
-				_ = m.e.removeContainer(m.rec)
+				_ = m.e.removeContainer(context.Background(), m.rec)
 			}
 			return
 		}
@@ -256,7 +265,7 @@ func (m *monitor) cleanupFailed(cause error) {
 	}
 	_ = m.e.Runtime.Delete(m.rec.ID, true)
 	if m.cfg.Fresh {
-		_ = m.e.removeContainer(m.rec)
+		_ = m.e.removeContainer(context.Background(), m.rec)
 		return
 	}
 	_ = m.e.unmountRootfs(m.rec)
@@ -264,6 +273,7 @@ func (m *monitor) cleanupFailed(cause error) {
 		if cause != nil {
 			c.State.Error = cause.Error()
 		}
+		c.Owner, c.OwnerStart = 0, 0
 		return nil
 	})
 }
@@ -275,14 +285,33 @@ func (m *monitor) runOnce(first bool) (int, error) {
 		return 0, err
 	}
 	defer stdio.closeChild()
-	ctr, err := m.e.Runtime.Create(context.Background(), stdio.opts(m.rec.ID, m.spec))
+	ctx, span := context.Background(), (*trace.Span)(nil)
+	if first {
+		// From here the record names this monitor (markRestarting does
+		// for later runs): if it dies before recording the start, the
+		// next command repairs the container.
+		if err := m.e.claim(m.rec.ID); err != nil {
+			stdio.closeAll()
+			return 0, err
+		}
+		if m.cfg.Trace {
+			span = trace.NewRoot("monitor")
+			ctx = trace.WithSpan(ctx, span)
+		}
+	}
+	cctx, end := trace.Step(ctx, "create container")
+	ctr, err := m.e.Runtime.Create(cctx, stdio.opts(m.rec.ID, m.spec))
+	end()
 	if err != nil {
 		stdio.closeAll()
 		return 0, err
 	}
 	defer ctr.Close()
 	stdio.closeChild()
-	if err := m.e.attachNetwork(m.rec, ctr.Pid); err != nil {
+	_, end = trace.Step(ctx, "attach network")
+	err = m.e.attachNetwork(m.rec, ctr.Pid)
+	end()
+	if err != nil {
 		return 0, err
 	}
 	if err := stdio.receivePty(m); err != nil {
@@ -292,15 +321,20 @@ func (m *monitor) runOnce(first bool) (int, error) {
 		m.report(syncMsg{Stage: "created", Pid: ctr.Pid})
 		m.acceptBeforeStart()
 	}
+	_, end = trace.Step(ctx, "start")
 	if err := m.e.Runtime.Start(m.rec.ID); err != nil {
 		return 0, err
 	}
 	if err := ctr.Started(); err != nil {
 		return 0, err
 	}
+	end()
+	_, end = trace.Step(ctx, "record start")
 	m.e.recordStart(m.rec.ID, ctr.Pid)
+	end()
 	if first {
-		m.report(syncMsg{Stage: "started", Pid: ctr.Pid})
+		span.End()
+		m.report(syncMsg{Stage: "started", Pid: ctr.Pid, Steps: span})
 	}
 	m.execLoop(ctr.Pid, stdio) // returns only if the C loop is not used
 	copiers := stdio.pump(m)

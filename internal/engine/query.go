@@ -36,7 +36,10 @@ func (e *Engine) Logs(ref string, o LogsOptions, st Streams) error {
 	ro := logs.ReadOptions{Tail: o.Tail, Since: o.Since, Until: o.Until, Timestamps: o.Timestamps, Follow: o.Follow}
 	ro.Done = func() bool {
 		cur, err := e.Containers.Get(c.ID)
-		return err != nil || !IsRunning(e.refresh(cur))
+		if err == nil {
+			cur = e.refresh(cur)
+		}
+		return cur == nil || !IsRunning(cur)
 	}
 	if ro.Follow && !IsRunning(c) {
 		ro.Follow = false

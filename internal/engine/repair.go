@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/cocin-dev/cocin/internal/events"
+	"github.com/cocin-dev/cocin/internal/runtime"
 	"github.com/cocin-dev/cocin/internal/state"
 )
 
@@ -23,6 +25,34 @@ func (e *Engine) releaseCgroup(c *state.Container) {
 	_ = cg.Thaw()
 	_ = cg.Kill()
 	_ = cg.Destroy()
+}
+
+// makerFile, in a container directory, names the command that made it:
+// "PID STARTTIME".
+const makerFile = "maker"
+
+func writeMaker(dir string) error {
+	pid := os.Getpid()
+	start, err := runtime.PidStartTime(pid)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, makerFile), []byte(fmt.Sprintf("%d %d", pid, start)), 0o600)
+}
+
+// makerAlive reports whether the command that made a container directory
+// still runs (it is still preparing the container).
+func makerAlive(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, makerFile))
+	if err != nil {
+		return false
+	}
+	var pid int
+	var start uint64
+	if _, err := fmt.Sscanf(string(b), "%d %d", &pid, &start); err != nil {
+		return false
+	}
+	return runtime.ProcessAlive(pid, start)
 }
 
 // runtimeDirs lists the runtime's per-container directories, also those a

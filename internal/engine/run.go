@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -40,6 +41,11 @@ type RunOptions struct {
 	LogOptions []string
 	// Net are the network flags (network.go).
 	Net NetOptions
+	// StopSignal and StopTimeout (seconds, -1: no limit) are what `stop`
+	// uses unless told otherwise; defaults: the image's STOPSIGNAL or
+	// SIGTERM, and 10 s.
+	StopSignal  string
+	StopTimeout *int
 }
 
 // Streams are the standard streams of the calling command.
@@ -93,6 +99,9 @@ func (e *Engine) prepare(ctx context.Context, o *RunOptions) (_ *prepared, err e
 	if o.Remove && policy.Name != "no" {
 		return nil, errors.New("conflicting options: cannot specify both --restart and --rm")
 	}
+	if _, err := ParseSignal(o.StopSignal, unix.SIGTERM); err != nil {
+		return nil, err
+	}
 	logOpts, err := parseLogOptions(o.LogOptions)
 	if err != nil {
 		return nil, err
@@ -125,10 +134,19 @@ func (e *Engine) prepare(ctx context.Context, o *RunOptions) (_ *prepared, err e
 		State: state.State{Status: state.Created},
 		Tty:   o.Tty, OpenStdin: o.Interactive, RestartPolicy: policy,
 		LogPath: filepath.Join(e.Containers.Dir(id), "container.log"), LogOptions: logOpts,
-		StopSignal: img.Config.Config.StopSignal,
+		StopSignal: img.Config.Config.StopSignal, StopTimeout: o.StopTimeout,
 	}
-	// The record itself is written once, complete, after the spec.
+	if o.StopSignal != "" {
+		rec.StopSignal = o.StopSignal
+	}
+	// The record itself is written once, complete, after the spec; until
+	// then the directory names its maker, so that `system prune` leaves it
+	// alone while this command lives and cleans it up if it dies.
 	if err := e.Containers.MakeDir(id); err != nil {
+		return nil, err
+	}
+	if err := writeMaker(e.Containers.Dir(id)); err != nil {
+		_ = os.RemoveAll(e.Containers.Dir(id))
 		return nil, err
 	}
 	// Undone last of all: a failed first container leaves no bridge,
@@ -160,6 +178,13 @@ func (e *Engine) prepare(ctx context.Context, o *RunOptions) (_ *prepared, err e
 	rec.Path, rec.Args = spec.Process.Args[0], spec.Process.Args[1:]
 	rec.Spec, _ = json.Marshal(spec)
 	rec.Options, _ = json.Marshal(o)
+	// The record names this command as the one starting the container
+	// (the monitor takes over for run -d, create lets go): if it is
+	// killed half-way, the next command undoes what it left.
+	rec.Owner = os.Getpid()
+	if rec.OwnerStart, err = runtime.PidStartTime(rec.Owner); err != nil {
+		return nil, err
+	}
 	if err := e.Containers.Write(rec); err != nil {
 		return nil, err
 	}
@@ -311,8 +336,10 @@ func (e *Engine) finish(ctx context.Context, rec *state.Container, code int, oom
 	e.detachNetwork(rec.ID)
 	end()
 	if rec.AutoRemove {
+		// No record of the exit stays, but the event log keeps it (wait).
+		e.emit(rec, "die", map[string]string{"exitCode": strconv.Itoa(code)})
 		_, end = trace.Step(ctx, "unmount and remove container")
-		_ = e.removeContainer(rec)
+		_ = e.removeContainer(ctx, rec)
 		end()
 		return
 	}

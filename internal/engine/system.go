@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"os"
@@ -97,11 +98,11 @@ func (e *Engine) Prune(o PruneOptions) (*PruneReport, error) {
 	}
 	var errs []error
 	for _, c := range ctrs {
-		if IsRunning(c) {
+		if IsRunning(c) || starting(c) {
 			continue
 		}
 		size := dirSize(filepath.Join(c.Dir, "upper"))
-		if err := e.Remove(c.ID, RemoveOptions{}); err != nil {
+		if err := e.Remove(context.Background(), c.ID, RemoveOptions{}); err != nil {
 			errs = append(errs, err)
 			continue
 		}
@@ -190,6 +191,9 @@ func (e *Engine) repairLeftovers() []string {
 			continue
 		}
 		dir := filepath.Join(base, ent.Name())
+		if makerAlive(dir) {
+			continue // a run or create still preparing it
+		}
 		if layer.UnmountRootfs(dir) == nil && os.RemoveAll(dir) == nil {
 			fixed = append(fixed, "container directory "+ent.Name()[:12])
 		}

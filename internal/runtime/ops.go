@@ -262,6 +262,23 @@ func WaitPidExit(pid int, timeout time.Duration) bool {
 	return err == nil && n > 0
 }
 
+// WaitPidExitOr waits up to timeout for pid to exit or fd to become
+// readable; it reports whether the process is gone.
+func WaitPidExitOr(pid, fd int, timeout time.Duration) bool {
+	pfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return true
+	}
+	defer unix.Close(pfd)
+	ms := int(timeout / time.Millisecond)
+	if timeout < 0 {
+		ms = -1
+	}
+	fds := []unix.PollFd{{Fd: int32(pfd), Events: unix.POLLIN}, {Fd: int32(fd), Events: unix.POLLIN}}
+	_, err = poll(fds, ms)
+	return err == nil && fds[0].Revents != 0
+}
+
 // SignalProcess signals pid if it still is the process that started at
 // start, through a pidfd opened after that check.
 func SignalProcess(pid int, start uint64, sig unix.Signal) error {

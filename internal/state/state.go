@@ -91,8 +91,10 @@ type Container struct {
 	// or the foreground `run`), with its start time to detect PID reuse.
 	Owner      int    `json:"MonitorPid"`
 	OwnerStart uint64 `json:"MonitorStart"`
-	// StopSignal is the image's STOPSIGNAL.
+	// StopSignal is --stop-signal, else the image's STOPSIGNAL.
 	StopSignal string `json:"StopSignal,omitempty"`
+	// StopTimeout is --stop-timeout in seconds (nil: stop's default).
+	StopTimeout *int `json:"StopTimeout,omitempty"`
 	// Mounts are the container's volumes, bind mounts and tmpfs mounts.
 	Mounts []Mount `json:"Mounts,omitempty"`
 }
