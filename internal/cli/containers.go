@@ -61,7 +61,7 @@ func (a *app) killCommand() *cobra.Command {
 		Short: "Kill one or more running containers",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.eachContainer(args, func(e *engine.Engine, ref string) error { return e.Kill(ref, sig) }, true)
+			return a.eachContainer(args, func(e *engine.Engine, ref string) error { return e.Kill(a.ctx(cmd), ref, sig) }, true)
 		},
 	}
 	cmd.Flags().StringVarP(&sig, "signal", "s", "KILL", "signal to send")

@@ -11,6 +11,7 @@ import (
 	"github.com/cocin-dev/cocin/internal/runtime"
 	"github.com/cocin-dev/cocin/internal/specgen"
 	"github.com/cocin-dev/cocin/internal/state"
+	"github.com/cocin-dev/cocin/internal/trace"
 	"github.com/moby/sys/capability"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -49,14 +50,14 @@ func (e *Engine) Exec(ctx context.Context, ref string, o *ExecOptions, st Stream
 		return 125, err
 	}
 	if o.Detach {
-		p, err := e.Runtime.Exec(c.ID, runtime.ExecOpts{Process: proc, Detach: true})
+		p, err := e.Runtime.Exec(ctx, c.ID, runtime.ExecOpts{Process: proc, Detach: true})
 		if err != nil {
 			return ExitCode(err), err
 		}
 		p.Close()
 		return 0, nil
 	}
-	return e.execForeground(c.ID, proc, o, st)
+	return e.execForeground(ctx, c.ID, proc, o, st)
 }
 
 func checkExecState(ref string, c *state.Container) error {
@@ -71,7 +72,7 @@ func checkExecState(ref string, c *state.Container) error {
 
 // execForeground starts the process as our child and relays its terminal,
 // stdin and signals until it exits.
-func (e *Engine) execForeground(id string, proc *specs.Process, o *ExecOptions, st Streams) (int, error) {
+func (e *Engine) execForeground(ctx context.Context, id string, proc *specs.Process, o *ExecOptions, st Streams) (int, error) {
 	tty, err := newTTYSession(&RunOptions{Options: specgen.Options{Tty: o.Tty}}, st)
 	if err != nil {
 		return 125, err
@@ -85,7 +86,7 @@ func (e *Engine) execForeground(id string, proc *specs.Process, o *ExecOptions, 
 		}
 		eo.Stdin, eo.Stdout, eo.Stderr = relay.In, relay.Out, relay.Err
 	}
-	p, err := e.Runtime.Exec(id, eo)
+	p, err := e.Runtime.Exec(ctx, id, eo)
 	if err != nil {
 		if relay != nil {
 			relay.close()
@@ -103,11 +104,13 @@ func (e *Engine) execForeground(id string, proc *specs.Process, o *ExecOptions, 
 	sigs := forwardSignals(p, o.Tty)
 	defer signal.Stop(sigs)
 	tty.pump(o.Interactive)
+	_, end := trace.Step(ctx, "wait for the command")
 	code, err := p.Wait()
 	tty.drain()
 	if relay != nil {
 		relay.wait()
 	}
+	end()
 	if err != nil {
 		return 125, err
 	}

@@ -420,7 +420,7 @@ func (e *Engine) awaitRecord(c *state.Container, done func(*state.Container) boo
 }
 
 // Kill sends a signal to the container's init.
-func (e *Engine) Kill(ref, signal string) error {
+func (e *Engine) Kill(ctx context.Context, ref, signal string) error {
 	c, err := e.Lookup(ref)
 	if err != nil {
 		return err
@@ -435,14 +435,19 @@ func (e *Engine) Kill(ref, signal string) error {
 	if err != nil {
 		return err
 	}
-	if err := e.Runtime.Kill(c.ID, sig, false); err != nil {
+	_, end := trace.Step(ctx, "send "+unix.SignalName(sig))
+	err = e.Runtime.Kill(c.ID, sig, false)
+	end()
+	if err != nil {
 		return err
 	}
 	e.emit(c, "kill", map[string]string{"signal": strconv.Itoa(int(sig))})
 	if sig == unix.SIGKILL {
 		// As Docker: once kill returns, the container is recorded dead
 		// (or restarting), so `kill X; rm X` and `kill X; start X` work.
+		_, end = trace.Step(ctx, "wait for the exit to be recorded")
 		e.waitRecorded(c)
+		end()
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cocin-dev/cocin/internal/cgroups"
 	"github.com/cocin-dev/cocin/internal/nsenter"
+	"github.com/cocin-dev/cocin/internal/trace"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -82,12 +83,15 @@ var nsFiles = map[specs.LinuxNamespaceType]string{
 // cgroup, its seccomp profile. It returns once the process has been
 // executed, or with its failure (an *InitError with 126/127 when the
 // command cannot be run). Unless detached, the caller must Wait.
-func (r *Runtime) Exec(id string, o ExecOpts) (*Process, error) {
+func (r *Runtime) Exec(ctx context.Context, id string, o ExecOpts) (*Process, error) {
+	_, end := trace.Step(ctx, "open the init's namespaces")
 	rec, spec, err := r.runningRecord(id)
 	if err != nil {
+		end()
 		return nil, err
 	}
 	nsf, err := openNamespaces(rec, spec)
+	end()
 	if err != nil {
 		return nil, err
 	}
@@ -98,10 +102,12 @@ func (r *Runtime) Exec(id string, o ExecOpts) (*Process, error) {
 	}
 	// The container's filter, compiled (and cached) as for its init. Every
 	// process gets it, exec --privileged too (as with Docker and runc).
-	prog, err := r.seccompProgram(context.Background(), spec)
+	prog, err := r.seccompProgram(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
+	_, end = trace.Step(ctx, "start process: setns, cgroup, execve")
+	defer end()
 	return startExec(cg, nsf, execConfig{Process: o.Process, Seccomp: prog}, o)
 }
 

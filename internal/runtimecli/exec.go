@@ -1,6 +1,7 @@
 package runtimecli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,7 +77,7 @@ func (a *app) exec(id string, argv []string, o *execFlags) error {
 			return err
 		}
 	}
-	p, err := rt.Exec(id, eo)
+	p, err := rt.Exec(context.Background(), id, eo)
 	if err != nil {
 		return fmt.Errorf("exec in %s: %w", id, err)
 	}

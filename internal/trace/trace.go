@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Span is one step. The zero of *Span (nil) is a valid, disabled span.
@@ -91,18 +92,37 @@ func (s *Span) End() {
 	s.Duration = time.Since(s.Start)
 }
 
-// Print writes the tree rooted at s to w.
+// Print writes the tree rooted at s to w, the durations in one column.
 func (s *Span) Print(w io.Writer) {
 	if s == nil {
 		return
 	}
 	var b strings.Builder
-	s.print(&b, "", "", true)
+	s.print(&b, "", "", true, max(40, s.width(0, true)+2))
 	_, _ = io.WriteString(w, b.String())
 }
 
-func (s *Span) print(b *strings.Builder, prefix, branch string, root bool) {
-	fmt.Fprintf(b, "%s%s%-*s %s\n", prefix, branch, 40-len(prefix)-len(branch), s.Name, fmtDur(s.Duration))
+// width is the widest line label of the tree below s, in columns, at
+// depth levels of indentation (three columns each).
+func (s *Span) width(depth int, root bool) int {
+	w := utf8.RuneCountInString(s.Name)
+	if !root {
+		w += 3 * depth
+	}
+	for _, c := range s.Children {
+		d := depth + 1
+		if root {
+			d = 1
+		}
+		w = max(w, c.width(d, false))
+	}
+	return w
+}
+
+func (s *Span) print(b *strings.Builder, prefix, branch string, root bool, col int) {
+	label := prefix + branch + s.Name
+	pad := col - utf8.RuneCountInString(label)
+	fmt.Fprintf(b, "%s%s %s\n", label, strings.Repeat(" ", max(pad, 1)), fmtDur(s.Duration))
 	childPrefix := prefix
 	if !root {
 		if branch == "└─ " {
@@ -116,7 +136,7 @@ func (s *Span) print(b *strings.Builder, prefix, branch string, root bool) {
 		if i == len(s.Children)-1 {
 			br = "└─ "
 		}
-		c.print(b, childPrefix, br, false)
+		c.print(b, childPrefix, br, false, col)
 	}
 }
 

@@ -153,7 +153,8 @@ func eventFor(out, name, action string) bool {
 	return false
 }
 
-// --trace shows the monitor's steps for run -d, and stop's and rm's own.
+// --trace shows the monitor's steps for run -d, and exec's, stop's and
+// rm's own.
 func TestTraceDetachedStopRm(t *testing.T) {
 	t.Parallel()
 	e := defaultEnv
@@ -164,6 +165,10 @@ func TestTraceDetachedStopRm(t *testing.T) {
 		if !strings.Contains(r.Stderr, step) {
 			t.Errorf("--trace run -d lacks %q:\n%s", step, r.Stderr)
 		}
+	}
+	r = e.mustRun(t, "--trace", "exec", id, "true")
+	if !strings.Contains(r.Stderr, "setns") || !strings.Contains(r.Stderr, "wait for the command") {
+		t.Errorf("--trace exec:\n%s", r.Stderr)
 	}
 	r = e.mustRun(t, "--trace", "stop", "-t", "0", id)
 	if !strings.Contains(r.Stderr, "send SIGKILL") || !strings.Contains(r.Stderr, "exit to be recorded") {
