@@ -39,12 +39,17 @@ static void status(const char *json) {
 	}
 }
 
-static void fail(const char *what, const char *arg, int err) {
+static void fail_text(const char *text) {
 	char buf[512];
-	snprintf(buf, sizeof buf, "{\"type\":\"error\",\"message\":\"nsenter: %s %s: %s\",\"code\":125}\n",
-		 what, arg, strerror(err));
+	snprintf(buf, sizeof buf, "{\"type\":\"error\",\"message\":\"%s\",\"code\":125}\n", text);
 	status(buf);
 	_exit(125);
+}
+
+static void fail(const char *what, const char *arg, int err) {
+	char text[400];
+	snprintf(text, sizeof text, "nsenter: %s %s: %s", what, arg, strerror(err));
+	fail_text(text);
 }
 
 static int ns_type(const char *name) {
@@ -144,6 +149,10 @@ __attribute__((constructor)) static void cocin_nsenter(int argc, char **argv, ch
 	// A new pid namespace applies only to children: fork so that the Go
 	// runtime starts inside every namespace.
 	pid_t child = fork();
+	if (child < 0 && errno == ENOMEM)
+		// What fork says in a pid namespace whose init has exited: the
+		// container stopped while we joined it.
+		fail_text("container is not running (its init exited)");
 	if (child < 0)
 		fail("fork", "", errno);
 	if (child == 0)
