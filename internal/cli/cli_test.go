@@ -49,27 +49,67 @@ func TestParseTime(t *testing.T) {
 	}
 }
 
-func TestMatchFilters(t *testing.T) {
-	c := &state.Container{ID: "abcdef" + strings.Repeat("0", 58), Name: "web-1", Image: "busybox", ImageID: "sha256:1234",
-		State: state.State{Status: state.Exited, ExitCode: 3}}
+// matchOne compiles filters against cs and matches c.
+func matchOne(t *testing.T, c *state.Container, cs []*state.Container, filters ...string) (bool, error) {
+	t.Helper()
+	f, err := compilePsFilter(filters, cs)
+	if err != nil {
+		return false, err
+	}
+	return f.match(c, []string{"bridge"}), nil
+}
+
+func TestPsFilters(t *testing.T) {
+	now := time.Now()
+	c := &state.Container{ID: "abcdef" + strings.Repeat("0", 58), Name: "myweb1", Image: "busybox", ImageID: "sha256:1234",
+		Created: now, State: state.State{Status: state.Exited, ExitCode: 3},
+		Mounts: []state.Mount{{Type: "volume", Name: "data", Destination: "/data"}}}
+	older := &state.Container{ID: "0123" + strings.Repeat("0", 60), Name: "old", Created: now.Add(-time.Hour)}
+	newer := &state.Container{ID: "fedc" + strings.Repeat("0", 60), Name: "new", Created: now.Add(time.Hour)}
+	cs := []*state.Container{c, older, newer}
 	cases := map[string]bool{
-		"status=exited": true, "status=running": false, "name=web": true, "name=db": false,
-		"id=abc": true, "id=bcd": false, "ancestor=busybox:latest": true, "ancestor=1234": true, "exited=3": true,
+		"status=exited": true, "status=running": false,
+		// name= is an unanchored regexp, as Docker's.
+		"name=web": true, "name=db": false, "name=^web$": false, "name=^myweb1$": true, "name=web[0-9]": true, "name=^/myweb": true,
+		"id=abc": true, "id=bcd": false, "ancestor=busybox:latest": true, "ancestor=1234": true,
+		"exited=3": true, "exited=0": false,
+		"before=new": true, "before=old": false, "since=old": true, "since=fedc": false,
+		"volume=data": true, "volume=/data": true, "volume=other": false,
+		"network=bridge": true, "network=none": false,
 	}
 	for f, want := range cases {
-		got, err := matchFilters(c, []string{f})
+		got, err := matchOne(t, c, cs, f)
 		if err != nil || got != want {
 			t.Errorf("%s: %v %v", f, got, err)
 		}
 	}
-	if ok, _ := matchFilters(c, []string{"status=running", "status=exited"}); !ok {
+	if ok, _ := matchOne(t, c, cs, "status=running", "status=exited"); !ok {
 		t.Error("same key must OR")
 	}
-	if ok, _ := matchFilters(c, []string{"status=exited", "name=db"}); ok {
+	if ok, _ := matchOne(t, c, cs, "status=exited", "name=db"); ok {
 		t.Error("different keys must AND")
 	}
-	if _, err := matchFilters(c, []string{"color=red"}); err == nil {
-		t.Error("unknown filter accepted")
+}
+
+func TestPsFilterErrors(t *testing.T) {
+	cases := map[string]string{
+		"color=red":   "invalid filter 'color'",
+		"status=foo":  "invalid filter 'status=foo'",
+		"name=[":      "invalid filter 'name=['",
+		"exited=x":    "invalid filter 'exited=x'",
+		"before=nope": "no such container: nope",
+		"label=a=b":   "not supported",
+		"novalue":     "bad format of filter",
+	}
+	for f, want := range cases {
+		if _, err := compilePsFilter([]string{f}, nil); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", f, err, want)
+		}
+	}
+	for _, s := range validStatuses {
+		if _, err := compilePsFilter([]string{"status=" + s}, nil); err != nil {
+			t.Errorf("status=%s refused: %v", s, err)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -40,19 +41,7 @@ func (a *app) psCommand() *cobra.Command {
 		Short:   "List containers",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine()
-			if err != nil {
-				return err
-			}
-			cs, err := e.List()
-			if err != nil {
-				return err
-			}
-			cs, err = filterContainers(cs, o)
-			if err != nil {
-				return err
-			}
-			return printContainers(a.streams.Stdout, cs, o, e.PsNetwork)
+			return exitOne(a.ps(o))
 		},
 	}
 	f := cmd.Flags()
@@ -61,27 +50,60 @@ func (a *app) psCommand() *cobra.Command {
 	f.BoolVar(&o.noTrunc, "no-trunc", false, "don't truncate output")
 	f.IntVarP(&o.last, "last", "n", -1, "show n last created containers (includes all states)")
 	f.BoolVarP(&o.latest, "latest", "l", false, "show the latest created container (includes all states)")
-	f.StringArrayVarP(&o.filters, "filter", "f", nil, "filter output based on conditions provided (status=, name=, id=, ancestor=)")
+	f.StringArrayVarP(&o.filters, "filter", "f", nil, "filter output based on conditions provided (status=, name=REGEXP, id=, ancestor=, exited=, before=, since=, volume=, network=)")
 	f.StringVar(&o.format, "format", "", "format output using a Go template, or 'json'")
 	return cmd
 }
 
-func filterContainers(cs []*state.Container, o psOptions) ([]*state.Container, error) {
+// ps lists the containers o selects.
+func (a *app) ps(o psOptions) error {
+	e, err := a.engine()
+	if err != nil {
+		return err
+	}
+	cs, err := e.List()
+	if err != nil {
+		return err
+	}
+	if cs, err = filterContainers(cs, o, e.PsNetwork); err != nil {
+		return err
+	}
+	return printContainers(a.streams.Stdout, cs, o, e.PsNetwork)
+}
+
+// exitOne gives err exit code 1, which Docker's CLI gives every failure
+// of a command that runs no container (bad filter, unknown container);
+// 125 stays for run, create and flag errors.
+func exitOne(err error) error {
+	var ce *codeError
+	if err == nil || errors.As(err, &ce) {
+		return err
+	}
+	return &codeError{code: 1, err: err}
+}
+
+// filterContainers applies -a, --filter, -n and -l, newest first.
+func filterContainers(cs []*state.Container, o psOptions, nets netInfo) ([]*state.Container, error) {
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Created.After(cs[j].Created) })
 	if o.latest {
 		o.last = 1
 	}
-	all := o.all || o.last >= 0
+	f, err := compilePsFilter(o.filters, cs)
+	if err != nil {
+		return nil, err
+	}
+	// A status= filter looks at every container, as Docker's does.
+	all := o.all || o.last >= 0 || len(f.byKey["status"]) > 0
 	var out []*state.Container
 	for _, c := range cs {
 		if !all && !engine.IsRunning(c) {
 			continue
 		}
-		ok, err := matchFilters(c, o.filters)
-		if err != nil {
-			return nil, err
+		var networks []string
+		if _, ok := f.byKey["network"]; ok {
+			_, networks = nets(c)
 		}
-		if ok {
+		if f.match(c, networks) {
 			out = append(out, c)
 		}
 	}
@@ -89,42 +111,6 @@ func filterContainers(cs []*state.Container, o psOptions) ([]*state.Container, e
 		out = out[:o.last]
 	}
 	return out, nil
-}
-
-// matchFilters applies --filter: the same key ORs, different keys AND.
-func matchFilters(c *state.Container, filters []string) (bool, error) {
-	byKey := map[string][]string{}
-	for _, f := range filters {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return false, fmt.Errorf("bad format of filter (expected name=value): %s", f)
-		}
-		byKey[k] = append(byKey[k], v)
-	}
-	for k, vals := range byKey {
-		match := false
-		for _, v := range vals {
-			switch k {
-			case "status":
-				match = match || string(c.State.Status) == v
-			case "name":
-				match = match || strings.Contains(c.Name, v)
-			case "id":
-				match = match || strings.HasPrefix(c.ID, v)
-			case "ancestor":
-				match = match || c.Image == v || strings.TrimSuffix(c.Image, ":latest") == strings.TrimSuffix(v, ":latest") ||
-					strings.HasPrefix(strings.TrimPrefix(c.ImageID, "sha256:"), strings.TrimPrefix(v, "sha256:"))
-			case "exited":
-				match = match || (c.State.Status == state.Exited && fmt.Sprint(c.State.ExitCode) == v)
-			default:
-				return false, fmt.Errorf("invalid filter %q", k)
-			}
-		}
-		if !match {
-			return false, nil
-		}
-	}
-	return true, nil
 }
 
 // statusText is Docker's STATUS column.
