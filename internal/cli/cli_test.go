@@ -8,9 +8,30 @@ import (
 	"github.com/cocin-dev/cocin/internal/state"
 )
 
+// TestHeaderFromTemplate: table headers are Docker's column titles;
+// a field a command has no title for is its name in capitals, and the
+// text between actions is kept.
 func TestHeaderFromTemplate(t *testing.T) {
-	if got := headerFromTemplate("{{.ID}}\t{{ .Names }}"); got != "ID\tNames" {
-		t.Fatalf("%q", got)
+	cases := []struct {
+		format  string
+		headers map[string]string
+		want    string
+	}{
+		{"{{.ID}}\t{{ .Names }}", psHeaders, "CONTAINER ID\tNAMES"},
+		{"{{.Image}}\t{{.Command}}\t{{.CreatedAt}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Size}}", psHeaders,
+			"IMAGE\tCOMMAND\tCREATED AT\tCREATED\tSTATUS\tPORTS\tSIZE"},
+		{"{{.Labels}}\t{{.Mounts}}\t{{.Networks}}\t{{.State}}\t{{json .Names}}", psHeaders, "LABELS\tMOUNTS\tNETWORKS\tSTATE\tNAMES"},
+		{"{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.Digest}}\t{{.CreatedAt}}", imageHeaders,
+			"REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tDIGEST\tCREATED AT"},
+		{"{{.Driver}}\t{{.Name}}", volumeHeaders, "DRIVER\tVOLUME NAME"},
+		{"{{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", networkHeaders, "NETWORK ID\tNAME\tDRIVER\tSCOPE"},
+		{"{{.ID}}\t{{.CreatedBy}}", historyHeaders, "IMAGE\tCREATED BY"},
+		{"id: {{.Foo}}", nil, "id: FOO"},
+	}
+	for _, c := range cases {
+		if got := headerFromTemplate(c.format, c.headers); got != c.want {
+			t.Errorf("%q: %q, want %q", c.format, got, c.want)
+		}
 	}
 }
 
@@ -27,7 +48,7 @@ func TestPrintTemplate(t *testing.T) {
 	}
 	for format, want := range cases {
 		var b strings.Builder
-		if err := printTemplate(&b, format, rows, id); err != nil || b.String() != want {
+		if err := printTemplate(&b, format, rows, id, nil); err != nil || b.String() != want {
 			t.Errorf("%s: %q, %v; want %q", format, b.String(), err, want)
 		}
 	}

@@ -172,7 +172,7 @@ func (a *app) historyCommand() *cobra.Command {
 			}
 			rows := historyRows(e.Images.History(img), noTrunc, human)
 			if format != "" && !quiet {
-				return printTemplate(a.streams.Stdout, format, rows, func(r historyRow) any { return r })
+				return printTemplate(a.streams.Stdout, format, rows, func(r historyRow) any { return r }, historyHeaders)
 			}
 			printHistory(a.streams.Stdout, rows, quiet)
 			return nil
@@ -255,7 +255,7 @@ func (a *app) imageInspectCommand() *cobra.Command {
 				views = append(views, inspectView(img))
 			}
 			if format != "" && format != "json" { // json: Docker's default output
-				err = printTemplate(a.streams.Stdout, format, views, func(v any) any { return v })
+				err = printTemplate(a.streams.Stdout, format, views, func(v any) any { return v }, nil)
 			} else {
 				err = engine.WriteJSON(a.streams.Stdout, views)
 			}

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"text/template"
 	"time"
 
 	"github.com/cocin-dev/cocin/internal/engine"
@@ -180,7 +179,7 @@ func printContainers(out io.Writer, cs []*state.Container, o psOptions, nets net
 		return nil
 	}
 	if o.format != "" {
-		return printTemplate(out, o.format, cs, func(c *state.Container) any { return toRow(c, o.noTrunc, nets) })
+		return printTemplate(out, o.format, cs, func(c *state.Container) any { return toRow(c, o.noTrunc, nets) }, psHeaders)
 	}
 	w := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
 	fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
@@ -189,100 +188,6 @@ func printContainers(out io.Writer, cs []*state.Container, o psOptions, nets net
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names)
 	}
 	return w.Flush()
-}
-
-// formatEscapes are the two-character sequences Docker turns into the
-// characters before parsing a --format, so that a shell's single quotes
-// can carry a tab or a newline.
-var formatEscapes = strings.NewReplacer(`\t`, "\t", `\n`, "\n")
-
-// printTemplate runs a Docker-style --format template for each item;
-// "table ..." prints a header made of the field names, "json" one JSON
-// object per line.
-func printTemplate[T any](out io.Writer, format string, items []T, view func(T) any) error {
-	if format == "json" {
-		format = "{{json .}}"
-	}
-	table := strings.HasPrefix(format, "table ")
-	if table {
-		format = strings.TrimPrefix(format, "table ")
-	}
-	format = formatEscapes.Replace(format)
-	tmpl, err := template.New("format").Funcs(templateFuncs).Parse(format)
-	if err != nil {
-		return fmt.Errorf("invalid --format template: %w", err)
-	}
-	var w io.Writer = out
-	var tw *tabwriter.Writer
-	if table {
-		tw = tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
-		w = tw
-		fmt.Fprintln(w, strings.ToUpper(headerFromTemplate(format)))
-	}
-	for _, it := range items {
-		if err := tmpl.Execute(w, view(it)); err != nil {
-			return err
-		}
-		fmt.Fprintln(w)
-	}
-	if tw != nil {
-		return tw.Flush()
-	}
-	return nil
-}
-
-var templateFuncs = template.FuncMap{
-	"json":  func(v any) string { b, _ := json.Marshal(v); return string(b) },
-	"upper": strings.ToUpper, "lower": strings.ToLower,
-	"join": joinAny, "title": func(s string) string {
-		if s == "" {
-			return s
-		}
-		return strings.ToUpper(s[:1]) + s[1:]
-	},
-	"truncate": func(s string, n int) string {
-		if len(s) > n {
-			return s[:n]
-		}
-		return s
-	},
-}
-
-// joinAny is Docker's join, also for the []any lists of inspect's JSON view.
-func joinAny(v any, sep string) string {
-	switch l := v.(type) {
-	case []string:
-		return strings.Join(l, sep)
-	case []any:
-		parts := make([]string, len(l))
-		for i, x := range l {
-			parts[i] = fmt.Sprint(x)
-		}
-		return strings.Join(parts, sep)
-	}
-	return fmt.Sprint(v)
-}
-
-// headerFromTemplate turns "{{.ID}}\t{{.Names}}" into "ID\tNAMES".
-func headerFromTemplate(f string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(f, "{{")
-		if i < 0 {
-			b.WriteString(f)
-			break
-		}
-		b.WriteString(f[:i])
-		j := strings.Index(f[i:], "}}")
-		if j < 0 {
-			break
-		}
-		field := strings.TrimSpace(f[i+2 : i+j])
-		field = strings.TrimPrefix(field, ".")
-		b.WriteString(field)
-		f = f[i+j+2:]
-	}
-	return b.String()
 }
 
 func (a *app) inspectCommand() *cobra.Command {
@@ -308,7 +213,7 @@ func (a *app) inspectCommand() *cobra.Command {
 				items = append(items, d)
 			}
 			if format != "" && format != "json" { // json: Docker's default output
-				if err := printTemplate(a.streams.Stdout, format, items, jsonView); err != nil {
+				if err := printTemplate(a.streams.Stdout, format, items, jsonView, nil); err != nil {
 					return err
 				}
 			} else if err := engine.WriteJSON(a.streams.Stdout, nonNil(items)); err != nil {

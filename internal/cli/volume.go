@@ -107,7 +107,7 @@ func (a *app) volumeLsCommand() *cobra.Command {
 				}
 				return nil
 			case format != "":
-				return printTemplate(out, format, vs, func(v *volume.Volume) any { return toVolumeRow(v) })
+				return printTemplate(out, format, vs, func(v *volume.Volume) any { return toVolumeRow(v) }, volumeHeaders)
 			}
 			tw := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
 			fmt.Fprintln(tw, "DRIVER\tVOLUME NAME")
@@ -147,7 +147,7 @@ func (a *app) volumeInspectCommand() *cobra.Command {
 				items = append(items, v)
 			}
 			if format != "" {
-				err = printTemplate(a.streams.Stdout, format, items, func(v *volume.Volume) any { return v })
+				err = printTemplate(a.streams.Stdout, format, items, func(v *volume.Volume) any { return v }, nil)
 			} else {
 				err = engine.WriteJSON(a.streams.Stdout, nonNil(items))
 			}

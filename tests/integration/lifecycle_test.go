@@ -409,7 +409,7 @@ func TestPsFlagsAndFilters(t *testing.T) {
 		t.Errorf("ps --format json: %v", row)
 	}
 	tbl := lines(e.mustRun(t, "ps", "--format", "table {{.ID}}\t{{.Names}}").Stdout)
-	if len(tbl) != 2 || !strings.HasPrefix(tbl[0], "ID") || !strings.Contains(tbl[1], "up1") {
+	if len(tbl) != 2 || !regexp.MustCompile(`^CONTAINER ID\s+NAMES$`).MatchString(tbl[0]) || !strings.Contains(tbl[1], "up1") {
 		t.Errorf("ps --format table: %q", tbl)
 	}
 	def := lines(e.mustRun(t, "ps", "-a").Stdout)
