@@ -1,9 +1,12 @@
 package integration
 
 import (
+	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestPsFilterDocker: name= is an unanchored regular expression, a
@@ -69,4 +72,58 @@ func TestFormatTableHeaders(t *testing.T) {
 		}
 	}
 	e.mustRun(t, "volume", "rm", "hdrvol")
+}
+
+// TestLogsTailTimestamps: --tail counts lines of both streams, a last
+// line without a newline included, and 0 prints nothing (-f then prints
+// only what comes); --tail reaches into rotated files; -t timestamps are
+// UTC with nine fraction digits; an unknown container exits 1.
+func TestLogsTailTimestamps(t *testing.T) {
+	t.Parallel()
+	e := defaultEnv
+	id := e.detached(t, "--network", "none", "busybox", "sh", "-c", "echo one; sleep 0.1; echo two >&2; sleep 0.1; printf last")
+	e.mustRun(t, "wait", id)
+	for n, want := range map[string][2]string{"0": {"", ""}, "1": {"last", ""}, "2": {"last", "two\n"}, "50": {"one\nlast", "two\n"}} {
+		if r := e.mustRun(t, "logs", "--tail", n, id); r.Stdout != want[0] || r.Stderr != want[1] {
+			t.Errorf("logs --tail %s: %s", n, r)
+		}
+	}
+	ts := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (one|two|last)$`)
+	r := e.mustRun(t, "logs", "-t", id)
+	for _, l := range append(lines(r.Stdout), lines(r.Stderr)...) {
+		if !ts.MatchString(l) {
+			t.Errorf("logs -t line %q is not RFC 3339 with 9 digits in UTC", l)
+		}
+	}
+	expectFailure(t, e.run(t, "logs", "no-such-"+randomHex(4)), "no such container")
+
+	// -f --tail 0 prints only what comes after.
+	live := e.detached(t, "--network", "none", "busybox", "sh", "-c", "echo before; sleep 1.5; echo after; sleep 60")
+	waitUntil(t, 10*time.Second, "the first line", func() bool { return e.mustRun(t, "logs", live).Stdout == "before\n" })
+	done := make(chan result, 1)
+	go func() { done <- e.exec(t, "", 30*time.Second, "logs", "-f", "--tail", "0", live) }()
+	time.Sleep(2500 * time.Millisecond)
+	e.mustRun(t, "stop", "-t", "0", live)
+	if r := <-done; r.Stdout != "after\n" {
+		t.Errorf("logs -f --tail 0: %s", r)
+	}
+
+	// Rotated: 3 files of at most 2 kB; the last 300 lines span them.
+	rot := e.detached(t, "--network", "none", "--log-opt", "max-size=2k", "--log-opt", "max-file=3", "busybox", "seq", "1", "1000")
+	e.mustRun(t, "wait", rot)
+	r = e.mustRun(t, "logs", "--tail", "40", rot)
+	got := lines(r.Stdout)
+	if len(got) != 40 || got[0] != "961" || got[39] != "1000" {
+		t.Errorf("logs --tail 40 of a rotated log: %d lines, %q...", len(got), got)
+	}
+	logPath := e.field(t, rot, "{{.LogPath}}")
+	if fi, err := os.Stat(logPath); err != nil || fi.Size() > 2048 {
+		t.Fatalf("the log did not rotate: %v", err)
+	}
+	cur, _ := os.ReadFile(logPath)
+	n := strings.Count(string(cur), "\n")
+	r = e.mustRun(t, "logs", "--tail", strconv.Itoa(n+5), rot)
+	if got := lines(r.Stdout); len(got) != n+5 || got[len(got)-1] != "1000" {
+		t.Errorf("logs --tail %d (current file holds %d): %d lines", n+5, n, len(got))
+	}
 }
