@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cocin-dev/cocin/internal/engine"
 	"github.com/cocin-dev/cocin/internal/state"
 )
 
@@ -142,5 +143,29 @@ func TestStatusText(t *testing.T) {
 	c.State = state.State{Status: state.Running, StartedAt: time.Now().Add(-3 * time.Second)}
 	if got := statusText(c); got != "Up 3 seconds" {
 		t.Fatalf("%q", got)
+	}
+}
+
+func TestReclaimableText(t *testing.T) {
+	cases := map[string]engine.DiskUsage{
+		"0B":             {},
+		"1.5MB (75%)":    {Size: 2000000, Reclaimable: 1500000},
+		"0B (0%)":        {Size: 10},
+		"1.234kB (100%)": {Size: 1234, Reclaimable: 1234},
+	}
+	for want, r := range cases {
+		if got := reclaimableText(r); got != want {
+			t.Errorf("%+v: %q, want %q", r, got, want)
+		}
+	}
+}
+
+// TestPrintPrune: Docker's layout, decimal units in the total.
+func TestPrintPrune(t *testing.T) {
+	var b strings.Builder
+	printPrune(&b, &engine.PruneReport{Containers: []string{"c1"}, Images: []string{"sha256:i"}, Reclaimed: 1234567})
+	want := "Deleted Containers:\nc1\n\nDeleted Images:\ndeleted: sha256:i\n\nTotal reclaimed space: 1.235MB\n"
+	if b.String() != want {
+		t.Errorf("%q, want %q", b.String(), want)
 	}
 }

@@ -317,13 +317,12 @@ func (a *app) imagePruneCommand() *cobra.Command {
 				return err
 			}
 			deleted, freed, err := e.PruneImages(all)
-			if len(deleted) > 0 {
-				fmt.Fprintln(a.streams.Stdout, "Deleted Images:")
+			ids := make([]string, len(deleted))
+			for i, d := range deleted {
+				ids[i] = d.String()
 			}
-			for _, d := range deleted {
-				fmt.Fprintf(a.streams.Stdout, "deleted: %s\n", d)
-			}
-			fmt.Fprintf(a.streams.Stdout, "Total reclaimed space: %s\n", units.HumanSize(float64(freed)))
+			printDeleted(a.streams.Stdout, "Deleted Images:", "deleted: ", ids)
+			printReclaimed(a.streams.Stdout, freed)
 			return err
 		},
 	}

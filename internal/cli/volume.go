@@ -188,13 +188,9 @@ func (a *app) volumePruneCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			removed, err := e.VolumePrune(all, filters)
-			if len(removed) > 0 {
-				fmt.Fprintln(a.streams.Stdout, "Deleted Volumes:")
-				for _, n := range removed {
-					fmt.Fprintln(a.streams.Stdout, n)
-				}
-			}
+			removed, freed, err := e.VolumePrune(all, filters)
+			printDeleted(a.streams.Stdout, "Deleted Volumes:", "", removed)
+			printReclaimed(a.streams.Stdout, freed)
 			return err
 		},
 	}

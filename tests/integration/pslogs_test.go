@@ -127,3 +127,56 @@ func TestLogsTailTimestamps(t *testing.T) {
 		t.Errorf("logs --tail %d (current file holds %d): %d lines", n+5, n, len(got))
 	}
 }
+
+// reclaimed parses "Total reclaimed space: 1.234MB" into bytes.
+func reclaimed(t *testing.T, out string) float64 {
+	t.Helper()
+	m := regexp.MustCompile(`(?m)^Total reclaimed space: ([0-9.]+)(B|kB|MB|GB)$`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no total in %q", out)
+	}
+	n, _ := strconv.ParseFloat(m[1], 64)
+	return n * map[string]float64{"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}[m[2]]
+}
+
+// TestSystemDfVolumesAndPruneSpace: system df has Docker's four rows,
+// volumes counted by use; every prune reports the space it freed.
+func TestSystemDfVolumesAndPruneSpace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.mustRun(t, "volume", "create", "used")
+	e.mustRun(t, "volume", "create", "idle")
+	e.detached(t, "--network", "none", "-v", "used:/u", "busybox", "sh", "-c", "head -c 300000 /dev/zero > /u/f; sleep 60")
+	e.mustRun(t, "run", "--network", "none", "-v", "idle:/i", "--rm", "busybox", "sh", "-c", "head -c 200000 /dev/zero > /i/f")
+	waitUntil(t, 10*time.Second, "the used volume's data", func() bool {
+		fi, err := os.Stat(e.Root + "/volumes/used/_data/f")
+		return err == nil && fi.Size() == 300000
+	})
+	df := e.mustRun(t, "system", "df").Stdout
+	for _, row := range []string{
+		`(?m)^TYPE\s+TOTAL\s+ACTIVE\s+SIZE\s+RECLAIMABLE$`,
+		`(?m)^Local Volumes\s+2\s+1\s+500kB\s+200kB \(40%\)$`,
+		`(?m)^Build Cache\s+0\s+0\s+0B\s+0B$`,
+	} {
+		if !regexp.MustCompile(row).MatchString(df) {
+			t.Errorf("system df: no %s in\n%s", row, df)
+		}
+	}
+
+	// A stopped container's writable layer, an anonymous volume's data.
+	e.mustRun(t, "run", "--network", "none", "-v", "/anon", "busybox", "sh", "-c", "head -c 1500000 /dev/zero > /big; head -c 700000 /dev/zero > /anon/f")
+	got := reclaimed(t, e.mustRun(t, "system", "prune", "-f", "--volumes").Stdout)
+	if got < 2.2e6 || got > 2.3e6 {
+		t.Errorf("system prune --volumes reclaimed %.0f bytes, want 2.2MB", got)
+	}
+	r := e.mustRun(t, "volume", "prune", "-a", "-f")
+	if got := reclaimed(t, r.Stdout); got != 200000 || !strings.Contains(r.Stdout, "Deleted Volumes:\nidle\n\n") {
+		t.Errorf("volume prune -a: %s", r)
+	}
+	// An image of its own layer frees its layer; one sharing busybox's
+	// layer frees only its config and manifest.
+	e.mustRun(t, "import", busyboxTar, "same")
+	if got := reclaimed(t, e.mustRun(t, "image", "prune", "-a", "-f").Stdout); got == 0 || got > 10e3 {
+		t.Errorf("image prune of an image sharing its layer reclaimed %.0f bytes", got)
+	}
+}
