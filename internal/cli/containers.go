@@ -220,26 +220,7 @@ func (a *app) logsCommand() *cobra.Command {
 		Short: "Fetch the logs of a container",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			o.Tail = -1
-			if tail != "all" {
-				n, err := strconv.Atoi(tail)
-				if err != nil || n < 0 {
-					return fmt.Errorf("invalid --tail %q: want a number or \"all\"", tail)
-				}
-				o.Tail = n
-			}
-			var err error
-			if o.Since, err = parseTime(since); err != nil {
-				return fmt.Errorf("invalid --since: %w", err)
-			}
-			if o.Until, err = parseTime(until); err != nil {
-				return fmt.Errorf("invalid --until: %w", err)
-			}
-			e, err := a.engine()
-			if err != nil {
-				return err
-			}
-			return e.Logs(args[0], o, a.streams)
+			return exitOne(a.logs(args[0], o, tail, since, until))
 		},
 	}
 	f := cmd.Flags()
@@ -249,6 +230,30 @@ func (a *app) logsCommand() *cobra.Command {
 	f.StringVar(&since, "since", "", "show logs since timestamp (RFC 3339) or relative (e.g. 42m)")
 	f.StringVar(&until, "until", "", "show logs before a timestamp (RFC 3339) or relative (e.g. 42m)")
 	return cmd
+}
+
+// logs prints a container's log; its failures exit 1, as Docker's.
+func (a *app) logs(ref string, o engine.LogsOptions, tail, since, until string) error {
+	o.Tail = -1
+	if tail != "all" {
+		n, err := strconv.Atoi(tail)
+		if err != nil || n < 0 {
+			return fmt.Errorf("invalid --tail %q: want a number or \"all\"", tail)
+		}
+		o.Tail = n
+	}
+	var err error
+	if o.Since, err = parseTime(since); err != nil {
+		return fmt.Errorf("invalid --since: %w", err)
+	}
+	if o.Until, err = parseTime(until); err != nil {
+		return fmt.Errorf("invalid --until: %w", err)
+	}
+	e, err := a.engine()
+	if err != nil {
+		return err
+	}
+	return e.Logs(ref, o, a.streams)
 }
 
 // parseTime accepts RFC 3339 times, Unix seconds and durations before now.

@@ -80,7 +80,7 @@ func (a *app) imagesCommand() *cobra.Command {
 			}
 			rows := imageRows(imgs, o.noTrunc)
 			if o.format != "" {
-				return printTemplate(a.streams.Stdout, o.format, rows, func(r imageRow) any { return r })
+				return printTemplate(a.streams.Stdout, o.format, rows, func(r imageRow) any { return r }, imageHeaders)
 			}
 			printImageTable(a.streams.Stdout, rows, o.digests)
 			return nil

@@ -172,7 +172,7 @@ func (a *app) historyCommand() *cobra.Command {
 			}
 			rows := historyRows(e.Images.History(img), noTrunc, human)
 			if format != "" && !quiet {
-				return printTemplate(a.streams.Stdout, format, rows, func(r historyRow) any { return r })
+				return printTemplate(a.streams.Stdout, format, rows, func(r historyRow) any { return r }, historyHeaders)
 			}
 			printHistory(a.streams.Stdout, rows, quiet)
 			return nil
@@ -255,7 +255,7 @@ func (a *app) imageInspectCommand() *cobra.Command {
 				views = append(views, inspectView(img))
 			}
 			if format != "" && format != "json" { // json: Docker's default output
-				err = printTemplate(a.streams.Stdout, format, views, func(v any) any { return v })
+				err = printTemplate(a.streams.Stdout, format, views, func(v any) any { return v }, nil)
 			} else {
 				err = engine.WriteJSON(a.streams.Stdout, views)
 			}
@@ -317,13 +317,12 @@ func (a *app) imagePruneCommand() *cobra.Command {
 				return err
 			}
 			deleted, freed, err := e.PruneImages(all)
-			if len(deleted) > 0 {
-				fmt.Fprintln(a.streams.Stdout, "Deleted Images:")
+			ids := make([]string, len(deleted))
+			for i, d := range deleted {
+				ids[i] = d.String()
 			}
-			for _, d := range deleted {
-				fmt.Fprintf(a.streams.Stdout, "deleted: %s\n", d)
-			}
-			fmt.Fprintf(a.streams.Stdout, "Total reclaimed space: %s\n", units.HumanSize(float64(freed)))
+			printDeleted(a.streams.Stdout, "Deleted Images:", "deleted: ", ids)
+			printReclaimed(a.streams.Stdout, freed)
 			return err
 		},
 	}

@@ -1,11 +1,11 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/cocin-dev/cocin/internal/engine"
 	"github.com/cocin-dev/cocin/internal/network"
@@ -61,8 +61,26 @@ func (a *app) networkCreateCommand() *cobra.Command {
 	return cmd
 }
 
+// networkRow is what `network ls --format` templates see, with Docker's
+// field names.
+type networkRow struct {
+	ID, Name, Driver, Scope, IPv6, Internal, Labels, CreatedAt string
+}
+
+func toNetworkRow(n *network.Network, noTrunc bool) networkRow {
+	id := n.ID
+	if !noTrunc {
+		id = id[:12]
+	}
+	return networkRow{ID: id, Name: n.Name, Driver: n.Driver, Scope: "local", IPv6: "false",
+		Internal: strconv.FormatBool(n.Internal), CreatedAt: n.Created.Local().Format("2006-01-02 15:04:05.999999999 -0700 MST")}
+}
+
+const defaultNetworkFormat = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
+
 func (a *app) networkLsCommand() *cobra.Command {
-	var quiet bool
+	var quiet, noTrunc bool
+	var format string
 	cmd := &cobra.Command{
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
@@ -79,19 +97,17 @@ func (a *app) networkLsCommand() *cobra.Command {
 			}
 			if quiet {
 				for _, n := range nets {
-					fmt.Fprintln(a.streams.Stdout, n.ID[:12])
+					fmt.Fprintln(a.streams.Stdout, toNetworkRow(n, noTrunc).ID)
 				}
 				return nil
 			}
-			w := tabwriter.NewWriter(a.streams.Stdout, 0, 8, 3, ' ', 0)
-			fmt.Fprintln(w, "NETWORK ID\tNAME\tDRIVER\tSUBNET\tINTERNAL")
-			for _, n := range nets {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%t\n", n.ID[:12], n.Name, n.Driver, n.Subnet, n.Internal)
-			}
-			return w.Flush()
+			return printTemplate(a.streams.Stdout, cmp.Or(format, defaultNetworkFormat), nets,
+				func(n *network.Network) any { return toNetworkRow(n, noTrunc) }, networkHeaders)
 		},
 	}
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "only display network IDs")
+	cmd.Flags().BoolVar(&noTrunc, "no-trunc", false, "do not truncate the output")
+	cmd.Flags().StringVar(&format, "format", "", "format output using a Go template (fields .ID, .Name, .Driver, .Scope, .IPv6, .Internal, .Labels, .CreatedAt), or 'json'")
 	return cmd
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"text/template"
 	"time"
 
 	"github.com/cocin-dev/cocin/internal/engine"
@@ -40,19 +40,7 @@ func (a *app) psCommand() *cobra.Command {
 		Short:   "List containers",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine()
-			if err != nil {
-				return err
-			}
-			cs, err := e.List()
-			if err != nil {
-				return err
-			}
-			cs, err = filterContainers(cs, o)
-			if err != nil {
-				return err
-			}
-			return printContainers(a.streams.Stdout, cs, o, e.PsNetwork)
+			return exitOne(a.ps(o))
 		},
 	}
 	f := cmd.Flags()
@@ -61,27 +49,60 @@ func (a *app) psCommand() *cobra.Command {
 	f.BoolVar(&o.noTrunc, "no-trunc", false, "don't truncate output")
 	f.IntVarP(&o.last, "last", "n", -1, "show n last created containers (includes all states)")
 	f.BoolVarP(&o.latest, "latest", "l", false, "show the latest created container (includes all states)")
-	f.StringArrayVarP(&o.filters, "filter", "f", nil, "filter output based on conditions provided (status=, name=, id=, ancestor=)")
+	f.StringArrayVarP(&o.filters, "filter", "f", nil, "filter output based on conditions provided (status=, name=REGEXP, id=, ancestor=, exited=, before=, since=, volume=, network=)")
 	f.StringVar(&o.format, "format", "", "format output using a Go template, or 'json'")
 	return cmd
 }
 
-func filterContainers(cs []*state.Container, o psOptions) ([]*state.Container, error) {
+// ps lists the containers o selects.
+func (a *app) ps(o psOptions) error {
+	e, err := a.engine()
+	if err != nil {
+		return err
+	}
+	cs, err := e.List()
+	if err != nil {
+		return err
+	}
+	if cs, err = filterContainers(cs, o, e.PsNetwork); err != nil {
+		return err
+	}
+	return printContainers(a.streams.Stdout, cs, o, e.PsNetwork)
+}
+
+// exitOne gives err exit code 1, which Docker's CLI gives every failure
+// of a command that runs no container (bad filter, unknown container);
+// 125 stays for run, create and flag errors.
+func exitOne(err error) error {
+	var ce *codeError
+	if err == nil || errors.As(err, &ce) {
+		return err
+	}
+	return &codeError{code: 1, err: err}
+}
+
+// filterContainers applies -a, --filter, -n and -l, newest first.
+func filterContainers(cs []*state.Container, o psOptions, nets netInfo) ([]*state.Container, error) {
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Created.After(cs[j].Created) })
 	if o.latest {
 		o.last = 1
 	}
-	all := o.all || o.last >= 0
+	f, err := compilePsFilter(o.filters, cs)
+	if err != nil {
+		return nil, err
+	}
+	// A status= filter looks at every container, as Docker's does.
+	all := o.all || o.last >= 0 || len(f.byKey["status"]) > 0
 	var out []*state.Container
 	for _, c := range cs {
 		if !all && !engine.IsRunning(c) {
 			continue
 		}
-		ok, err := matchFilters(c, o.filters)
-		if err != nil {
-			return nil, err
+		var networks []string
+		if _, ok := f.byKey["network"]; ok {
+			_, networks = nets(c)
 		}
-		if ok {
+		if f.match(c, networks) {
 			out = append(out, c)
 		}
 	}
@@ -89,42 +110,6 @@ func filterContainers(cs []*state.Container, o psOptions) ([]*state.Container, e
 		out = out[:o.last]
 	}
 	return out, nil
-}
-
-// matchFilters applies --filter: the same key ORs, different keys AND.
-func matchFilters(c *state.Container, filters []string) (bool, error) {
-	byKey := map[string][]string{}
-	for _, f := range filters {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return false, fmt.Errorf("bad format of filter (expected name=value): %s", f)
-		}
-		byKey[k] = append(byKey[k], v)
-	}
-	for k, vals := range byKey {
-		match := false
-		for _, v := range vals {
-			switch k {
-			case "status":
-				match = match || string(c.State.Status) == v
-			case "name":
-				match = match || strings.Contains(c.Name, v)
-			case "id":
-				match = match || strings.HasPrefix(c.ID, v)
-			case "ancestor":
-				match = match || c.Image == v || strings.TrimSuffix(c.Image, ":latest") == strings.TrimSuffix(v, ":latest") ||
-					strings.HasPrefix(strings.TrimPrefix(c.ImageID, "sha256:"), strings.TrimPrefix(v, "sha256:"))
-			case "exited":
-				match = match || (c.State.Status == state.Exited && fmt.Sprint(c.State.ExitCode) == v)
-			default:
-				return false, fmt.Errorf("invalid filter %q", k)
-			}
-		}
-		if !match {
-			return false, nil
-		}
-	}
-	return true, nil
 }
 
 // statusText is Docker's STATUS column.
@@ -194,7 +179,7 @@ func printContainers(out io.Writer, cs []*state.Container, o psOptions, nets net
 		return nil
 	}
 	if o.format != "" {
-		return printTemplate(out, o.format, cs, func(c *state.Container) any { return toRow(c, o.noTrunc, nets) })
+		return printTemplate(out, o.format, cs, func(c *state.Container) any { return toRow(c, o.noTrunc, nets) }, psHeaders)
 	}
 	w := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
 	fmt.Fprintln(w, "CONTAINER ID\tIMAGE\tCOMMAND\tCREATED\tSTATUS\tPORTS\tNAMES")
@@ -203,100 +188,6 @@ func printContainers(out io.Writer, cs []*state.Container, o psOptions, nets net
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names)
 	}
 	return w.Flush()
-}
-
-// formatEscapes are the two-character sequences Docker turns into the
-// characters before parsing a --format, so that a shell's single quotes
-// can carry a tab or a newline.
-var formatEscapes = strings.NewReplacer(`\t`, "\t", `\n`, "\n")
-
-// printTemplate runs a Docker-style --format template for each item;
-// "table ..." prints a header made of the field names, "json" one JSON
-// object per line.
-func printTemplate[T any](out io.Writer, format string, items []T, view func(T) any) error {
-	if format == "json" {
-		format = "{{json .}}"
-	}
-	table := strings.HasPrefix(format, "table ")
-	if table {
-		format = strings.TrimPrefix(format, "table ")
-	}
-	format = formatEscapes.Replace(format)
-	tmpl, err := template.New("format").Funcs(templateFuncs).Parse(format)
-	if err != nil {
-		return fmt.Errorf("invalid --format template: %w", err)
-	}
-	var w io.Writer = out
-	var tw *tabwriter.Writer
-	if table {
-		tw = tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
-		w = tw
-		fmt.Fprintln(w, strings.ToUpper(headerFromTemplate(format)))
-	}
-	for _, it := range items {
-		if err := tmpl.Execute(w, view(it)); err != nil {
-			return err
-		}
-		fmt.Fprintln(w)
-	}
-	if tw != nil {
-		return tw.Flush()
-	}
-	return nil
-}
-
-var templateFuncs = template.FuncMap{
-	"json":  func(v any) string { b, _ := json.Marshal(v); return string(b) },
-	"upper": strings.ToUpper, "lower": strings.ToLower,
-	"join": joinAny, "title": func(s string) string {
-		if s == "" {
-			return s
-		}
-		return strings.ToUpper(s[:1]) + s[1:]
-	},
-	"truncate": func(s string, n int) string {
-		if len(s) > n {
-			return s[:n]
-		}
-		return s
-	},
-}
-
-// joinAny is Docker's join, also for the []any lists of inspect's JSON view.
-func joinAny(v any, sep string) string {
-	switch l := v.(type) {
-	case []string:
-		return strings.Join(l, sep)
-	case []any:
-		parts := make([]string, len(l))
-		for i, x := range l {
-			parts[i] = fmt.Sprint(x)
-		}
-		return strings.Join(parts, sep)
-	}
-	return fmt.Sprint(v)
-}
-
-// headerFromTemplate turns "{{.ID}}\t{{.Names}}" into "ID\tNAMES".
-func headerFromTemplate(f string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(f, "{{")
-		if i < 0 {
-			b.WriteString(f)
-			break
-		}
-		b.WriteString(f[:i])
-		j := strings.Index(f[i:], "}}")
-		if j < 0 {
-			break
-		}
-		field := strings.TrimSpace(f[i+2 : i+j])
-		field = strings.TrimPrefix(field, ".")
-		b.WriteString(field)
-		f = f[i+j+2:]
-	}
-	return b.String()
 }
 
 func (a *app) inspectCommand() *cobra.Command {
@@ -322,7 +213,7 @@ func (a *app) inspectCommand() *cobra.Command {
 				items = append(items, d)
 			}
 			if format != "" && format != "json" { // json: Docker's default output
-				if err := printTemplate(a.streams.Stdout, format, items, jsonView); err != nil {
+				if err := printTemplate(a.streams.Stdout, format, items, jsonView, nil); err != nil {
 					return err
 				}
 			} else if err := engine.WriteJSON(a.streams.Stdout, nonNil(items)); err != nil {

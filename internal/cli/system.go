@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 
@@ -33,16 +34,22 @@ func (a *app) systemDfCommand() *cobra.Command {
 			w := tabwriter.NewWriter(a.streams.Stdout, 0, 8, 3, ' ', 0)
 			fmt.Fprintln(w, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE")
 			for _, r := range rows {
-				pct := 0
-				if r.Size > 0 {
-					pct = int(100 * r.Reclaimable / r.Size)
-				}
-				fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s (%d%%)\n", r.Type, r.Total, r.Active,
-					units.HumanSize(float64(r.Size)), units.HumanSize(float64(r.Reclaimable)), pct)
+				fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\n", r.Type, r.Total, r.Active,
+					units.HumanSize(float64(r.Size)), reclaimableText(r))
 			}
 			return w.Flush()
 		},
 	}
+}
+
+// reclaimableText is Docker's RECLAIMABLE column: the size and, when
+// anything is used at all, its share in percent.
+func reclaimableText(r engine.DiskUsage) string {
+	s := units.HumanSize(float64(r.Reclaimable))
+	if r.Size > 0 {
+		s += fmt.Sprintf(" (%d%%)", 100*r.Reclaimable/r.Size)
+	}
+	return s
 }
 
 func (a *app) systemPruneCommand() *cobra.Command {
@@ -67,7 +74,7 @@ func (a *app) systemPruneCommand() *cobra.Command {
 			}
 			r, err := e.Prune(o)
 			if r != nil {
-				printPrune(a, r)
+				printPrune(a.streams.Stdout, r)
 			}
 			return err
 		},
@@ -78,40 +85,30 @@ func (a *app) systemPruneCommand() *cobra.Command {
 	return cmd
 }
 
-func printPrune(a *app, r *engine.PruneReport) {
-	out := a.streams.Stdout
-	if len(r.Containers) > 0 {
-		fmt.Fprintln(out, "Deleted Containers:")
-		for _, id := range r.Containers {
-			fmt.Fprintln(out, id)
-		}
-		fmt.Fprintln(out)
+func printPrune(out io.Writer, r *engine.PruneReport) {
+	printDeleted(out, "Deleted Containers:", "", r.Containers)
+	printDeleted(out, "Deleted Networks:", "", r.Networks)
+	printDeleted(out, "Deleted Volumes:", "", r.Volumes)
+	printDeleted(out, "Deleted Images:", "deleted: ", r.Images)
+	printDeleted(out, "Repaired:", "", r.Repaired)
+	printReclaimed(out, r.Reclaimed)
+}
+
+// printDeleted prints a prune's list as Docker does: a title, one item a
+// line, a blank line; nothing for an empty list.
+func printDeleted(out io.Writer, title, prefix string, items []string) {
+	if len(items) == 0 {
+		return
 	}
-	for _, group := range []struct {
-		title string
-		items []string
-	}{{"Deleted Networks:", r.Networks}, {"Deleted Volumes:", r.Volumes}} {
-		if len(group.items) > 0 {
-			fmt.Fprintln(out, group.title)
-			for _, n := range group.items {
-				fmt.Fprintln(out, n)
-			}
-			fmt.Fprintln(out)
-		}
+	fmt.Fprintln(out, title)
+	for _, it := range items {
+		fmt.Fprintln(out, prefix+it)
 	}
-	if len(r.Images) > 0 {
-		fmt.Fprintln(out, "Deleted Images:")
-		for _, id := range r.Images {
-			fmt.Fprintln(out, "deleted: "+id)
-		}
-		fmt.Fprintln(out)
-	}
-	if len(r.Repaired) > 0 {
-		fmt.Fprintln(out, "Repaired:")
-		for _, s := range r.Repaired {
-			fmt.Fprintln(out, s)
-		}
-		fmt.Fprintln(out)
-	}
-	fmt.Fprintf(out, "Total reclaimed space: %s\n", units.HumanSize(float64(r.Reclaimed)))
+	fmt.Fprintln(out)
+}
+
+// printReclaimed is the last line of every prune, in Docker's decimal
+// units (kB, MB, GB).
+func printReclaimed(out io.Writer, n int64) {
+	fmt.Fprintf(out, "Total reclaimed space: %s\n", units.HumanSize(float64(n)))
 }

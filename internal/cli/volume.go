@@ -107,7 +107,7 @@ func (a *app) volumeLsCommand() *cobra.Command {
 				}
 				return nil
 			case format != "":
-				return printTemplate(out, format, vs, func(v *volume.Volume) any { return toVolumeRow(v) })
+				return printTemplate(out, format, vs, func(v *volume.Volume) any { return toVolumeRow(v) }, volumeHeaders)
 			}
 			tw := tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
 			fmt.Fprintln(tw, "DRIVER\tVOLUME NAME")
@@ -147,7 +147,7 @@ func (a *app) volumeInspectCommand() *cobra.Command {
 				items = append(items, v)
 			}
 			if format != "" {
-				err = printTemplate(a.streams.Stdout, format, items, func(v *volume.Volume) any { return v })
+				err = printTemplate(a.streams.Stdout, format, items, func(v *volume.Volume) any { return v }, nil)
 			} else {
 				err = engine.WriteJSON(a.streams.Stdout, nonNil(items))
 			}
@@ -188,13 +188,9 @@ func (a *app) volumePruneCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			removed, err := e.VolumePrune(all, filters)
-			if len(removed) > 0 {
-				fmt.Fprintln(a.streams.Stdout, "Deleted Volumes:")
-				for _, n := range removed {
-					fmt.Fprintln(a.streams.Stdout, n)
-				}
-			}
+			removed, freed, err := e.VolumePrune(all, filters)
+			printDeleted(a.streams.Stdout, "Deleted Volumes:", "", removed)
+			printReclaimed(a.streams.Stdout, freed)
 			return err
 		},
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/cocin-dev/cocin/internal/cgroups"
 	"github.com/cocin-dev/cocin/internal/layer"
@@ -54,17 +55,60 @@ func (e *Engine) DiskUsage() ([]DiskUsage, error) {
 			cu.Reclaimable += size
 		}
 	}
-	return []DiskUsage{iu, cu}, nil
+	vu, err := e.volumeUsage()
+	if err != nil {
+		return nil, err
+	}
+	// cocin has no builder: its build cache is always empty, shown as
+	// Docker shows an empty one.
+	return []DiskUsage{iu, cu, vu, {Type: "Build Cache"}}, nil
 }
 
+// volumeUsage is the Local Volumes row: a volume some container (running
+// or not) mounts is active; the others' data is reclaimable.
+func (e *Engine) volumeUsage() (DiskUsage, error) {
+	vu := DiskUsage{Type: "Local Volumes"}
+	vs, err := e.volumes().List()
+	if err != nil {
+		return vu, err
+	}
+	users, err := e.volumeUsers()
+	if err != nil {
+		return vu, err
+	}
+	for _, v := range vs {
+		size := dirSize(v.Mountpoint)
+		vu.Total++
+		vu.Size += size
+		if len(users[v.Name]) > 0 {
+			vu.Active++
+		} else {
+			vu.Reclaimable += size
+		}
+	}
+	return vu, nil
+}
+
+// dirSize is the apparent size of the regular files under dir, each
+// hard-linked file counted once.
 func dirSize(dir string) int64 {
 	var n int64
+	seen := map[uint64]bool{}
 	_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				n += fi.Size()
-			}
+		if err != nil || !d.Type().IsRegular() {
+			return nil
 		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
+			if seen[st.Ino] {
+				return nil
+			}
+			seen[st.Ino] = true
+		}
+		n += fi.Size()
 		return nil
 	})
 	return n
@@ -120,34 +164,20 @@ func (e *Engine) Prune(o PruneOptions) (*PruneReport, error) {
 		}
 	}
 	if o.Volumes {
-		vols, err := e.VolumePrune(false, nil)
+		vols, freed, err := e.VolumePrune(false, nil)
 		r.Volumes = vols
+		r.Reclaimed += freed
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	imgs, err := e.Images.List()
+	imgs, freed, err := e.PruneImages(o.AllImages)
+	for _, id := range imgs {
+		r.Images = append(r.Images, id.String())
+	}
+	r.Reclaimed += freed
 	if err != nil {
-		return r, err
-	}
-	ctrs, _ = e.Containers.List()
-	used := map[string]bool{}
-	for _, c := range ctrs {
-		used[c.ImageID] = true
-	}
-	for _, img := range imgs {
-		if used[img.ID.String()] || (!o.AllImages && len(img.RepoTags) > 0) {
-			continue
-		}
-		_, deleted, err := e.Images.Remove(img.ID.String(), true, nil)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if len(deleted) > 0 {
-			r.Images = append(r.Images, img.ID.String())
-			r.Reclaimed += img.Size
-		}
+		errs = append(errs, err)
 	}
 	return r, errors.Join(errs...)
 }

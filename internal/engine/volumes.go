@@ -118,23 +118,27 @@ func (e *Engine) VolumeRemove(name string, force bool) error {
 }
 
 // VolumePrune removes the unused anonymous volumes, or with all every
-// unused volume (Docker 23's rule), and returns their names.
-func (e *Engine) VolumePrune(all bool, filters []string) ([]string, error) {
+// unused volume (Docker 23's rule), and returns their names and the bytes
+// their data took.
+func (e *Engine) VolumePrune(all bool, filters []string) ([]string, int64, error) {
 	vs, err := e.VolumeList(append(filters, "dangling=true"))
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var removed []string
+	var freed int64
 	for _, v := range vs {
 		if !all && !v.Anonymous() {
 			continue
 		}
+		size := dirSize(v.Mountpoint)
 		if err := e.volumes().Remove(v.Name); err != nil {
-			return removed, err
+			return removed, freed, err
 		}
 		removed = append(removed, v.Name)
+		freed += size
 	}
-	return removed, nil
+	return removed, freed, nil
 }
 
 // removeAnonymousVolumes deletes the anonymous volumes of a removed

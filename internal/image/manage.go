@@ -72,22 +72,60 @@ func (s *Store) Prune(all bool, inUse func(digest.Digest) bool) ([]digest.Digest
 		if (!all && len(img.RepoTags) > 0) || (inUse != nil && inUse(img.ID)) {
 			continue
 		}
-		sizes := map[digest.Digest]int64{}
-		for _, c := range layer.ChainIDs(img.DiffIDs) {
-			sizes[c] = s.LayerSize(c)
-		}
-		_, gone, err := s.Remove(img.ID.String(), true, nil) // not in use: checked above
+		n, err := s.removeMeasured(img)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		deleted = append(deleted, img.ID)
-		for _, c := range gone[1:] {
-			freed += sizes[c]
-		}
+		freed += n
 	}
 	n, err := s.removeOrphanBlobs()
 	return deleted, freed + n, errors.Join(append(errs, err)...)
+}
+
+// removeMeasured removes img (not in use: the caller checked) and
+// returns the bytes that went with it: its blobs and unpacked layers that
+// no other image shares, measured before and found gone after.
+func (s *Store) removeMeasured(img *Image) (int64, error) {
+	blobs := map[string]int64{}
+	for _, d := range s.blobsOf(img) {
+		if fi, err := os.Lstat(s.blobPath(d)); err == nil {
+			blobs[s.blobPath(d)] = fi.Size()
+		}
+	}
+	layers := map[digest.Digest]int64{}
+	for _, c := range layer.ChainIDs(img.DiffIDs) {
+		layers[c] = s.LayerSize(c)
+	}
+	if _, _, err := s.Remove(img.ID.String(), true, nil); err != nil {
+		return 0, err
+	}
+	var freed int64
+	for p, n := range blobs {
+		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
+			freed += n
+		}
+	}
+	for c, n := range layers {
+		if _, err := s.layers.Get(c); err != nil {
+			freed += n
+		}
+	}
+	return freed, nil
+}
+
+// blobsOf names img's config, manifest and layer blobs.
+func (s *Store) blobsOf(img *Image) []digest.Digest {
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil
+	}
+	rec, ok := idx.Images[img.ID]
+	if !ok {
+		return nil
+	}
+	return append([]digest.Digest{img.ID, rec.Manifest}, rec.Layers...)
 }
 
 // removeOrphanBlobs deletes blobs that no image's config, manifest or

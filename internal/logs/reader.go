@@ -153,20 +153,39 @@ func keep(r Record, o ReadOptions) bool {
 	return true
 }
 
-// tail keeps the last n lines, counting a run of partial records and the
-// record ending it as one line.
+// tail keeps the records of the last n lines. A line is a run of
+// partial records of one stream and the full record ending it; a run
+// that nothing ends (the output's last bytes had no newline) is a line
+// too. Streams interleave, so a partial record belongs to the next
+// record of its own stream, not to the next record.
 func tail(recs []Record, n int) []Record {
+	keep := make([]bool, len(recs))
+	later := map[string]bool{}    // the stream has a record after i
+	selected := map[string]bool{} // the line of that stream being walked is kept
 	lines := 0
 	for i := len(recs) - 1; i >= 0; i-- {
-		if !recs[i].Partial {
-			lines++
-			if lines > n {
-				return recs[i+1:]
+		s := recs[i].Stream
+		if !recs[i].Partial || !later[s] { // i ends a line
+			selected[s] = lines < n
+			if selected[s] {
+				lines++
 			}
 		}
+		later[s] = true
+		keep[i] = selected[s]
 	}
-	return recs
+	out := recs[:0:0]
+	for i, r := range recs {
+		if keep[i] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
+
+// timestampLayout is RFC 3339 with nanoseconds always written (Docker's
+// `logs -t`): every timestamp has the same width.
+const timestampLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 func emit(r Record, o ReadOptions, stdout, stderr io.Writer) error {
 	w := stdout
@@ -174,7 +193,7 @@ func emit(r Record, o ReadOptions, stdout, stderr io.Writer) error {
 		w = stderr
 	}
 	if o.Timestamps {
-		if _, err := io.WriteString(w, r.Time.Format(time.RFC3339Nano)+" "); err != nil {
+		if _, err := io.WriteString(w, r.Time.UTC().Format(timestampLayout)+" "); err != nil {
 			return err
 		}
 	}
