@@ -466,7 +466,7 @@ func TestIDPrefixes(t *testing.T) {
 		}
 	}
 	e.mustRun(t, "rm", shared[0][:len(p)+1])
-	if r := e.run(t, "inspect", "zz-no-such"); r.Code == 0 || !strings.Contains(r.Stderr, "no such container") {
+	if r := e.run(t, "inspect", "zz-no-such"); r.Code != 1 || !strings.Contains(r.Stderr, "no such object") {
 		t.Errorf("unknown name: %s", r)
 	}
 }
