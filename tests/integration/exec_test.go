@@ -254,9 +254,9 @@ func TestExecDetach(t *testing.T) {
 	}
 	// It runs in the container (top lists it) after cocin exited...
 	var pid int
-	for _, l := range lines(mustRun(t, "top", c).Stdout) {
-		if f := strings.Fields(l); len(f) > 4 && strings.Join(f[4:], " ") == "sleep 777" {
-			pid, _ = strconv.Atoi(f[1])
+	for _, l := range lines(mustRun(t, "top", c, "-o", "pid,args").Stdout) {
+		if f := strings.Fields(l); len(f) > 1 && strings.Join(f[1:], " ") == "sleep 777" {
+			pid, _ = strconv.Atoi(f[0])
 		}
 	}
 	if pid == 0 {

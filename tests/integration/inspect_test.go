@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -111,5 +112,36 @@ func TestInspectImagesAndTypes(t *testing.T) {
 	r = e.run(t, "inspect", "-f", "{{.Id}}", "c1", "nothing-here", "busybox")
 	if out := lines(r.Stdout); r.Code != 1 || len(out) != 2 || !strings.HasPrefix(out[1], "sha256:") {
 		t.Errorf("container, missing, image: %s", r)
+	}
+}
+
+// TestTopPsOptions: top passes its options to the host's ps and keeps
+// the container's rows, finding the PID column by its title.
+func TestTopPsOptions(t *testing.T) {
+	t.Parallel()
+	e := defaultEnv
+	id := e.detached(t, "--network", "none", "busybox", "sleep", "61")
+	pid := e.field(t, id, "{{.State.Pid}}")
+	out := lines(e.mustRun(t, "top", id).Stdout)
+	if len(out) != 2 || !strings.HasPrefix(out[0], "UID") || !strings.HasSuffix(out[1], "sleep 61") {
+		t.Errorf("top (ps -ef): %q", out)
+	}
+	out = lines(e.mustRun(t, "top", id, "aux").Stdout)
+	if len(out) != 2 || !strings.HasPrefix(out[0], "USER") || !strings.Contains(out[0], "COMMAND") || strings.Fields(out[1])[1] != pid {
+		t.Errorf("top aux: %q", out)
+	}
+	out = lines(e.mustRun(t, "top", id, "-o", "comm,pid").Stdout)
+	if len(out) != 2 || strings.Join(strings.Fields(out[1]), " ") != "sleep "+pid {
+		t.Errorf("top -o comm,pid: %q", out)
+	}
+	r := e.run(t, "top", id, "-o", "comm")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "PID") {
+		t.Errorf("top without a PID column: %s", r)
+	}
+	if r := e.run(t, "top", id, "--no-such-ps-option"); r.Code == 0 || !strings.Contains(r.Stderr, "ps") {
+		t.Errorf("top with a bad ps option: %s", r)
+	}
+	if _, err := strconv.Atoi(pid); err != nil {
+		t.Fatalf("State.Pid %q", pid)
 	}
 }
