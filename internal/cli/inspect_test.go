@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cocin-dev/cocin/internal/state"
+	"github.com/spf13/cobra"
 )
 
 // inspectRun runs printInspect over two known objects, "a" and "b".
@@ -74,5 +75,39 @@ func TestInspectJSONOutput(t *testing.T) {
 func TestIsNotFound(t *testing.T) {
 	if !isNotFound(fmt.Errorf("%w: x", state.ErrNotFound)) || isNotFound(errors.New("ambiguous prefix")) {
 		t.Fatal("isNotFound")
+	}
+}
+
+// TestErrorExitCode: commands marked like Docker's container commands
+// exit 1 on failure, but a bad flag is 125 everywhere.
+func TestErrorExitCode(t *testing.T) {
+	marked := exitOneOnError(&cobra.Command{Use: "top"})[0]
+	plain := &cobra.Command{Use: "run"}
+	cases := []struct {
+		cmd  *cobra.Command
+		err  error
+		want int
+	}{
+		{marked, errors.New("no such container: x"), 1},
+		{marked, flagError{errors.New("unknown flag: --x")}, 125},
+		{plain, errors.New("no such image"), 125},
+		{nil, errors.New("x"), 125},
+	}
+	for _, c := range cases {
+		if got := errorExitCode(c.cmd, c.err); got != c.want {
+			t.Errorf("%v: %d, want %d", c.err, got, c.want)
+		}
+	}
+}
+
+// TestFlagErrorsAreMarked: cobra's flag errors reach Main as flagError
+// (exit 125), for subcommands too.
+func TestFlagErrorsAreMarked(t *testing.T) {
+	root := (&app{}).rootCommand()
+	root.SetArgs([]string{"stop", "--no-such-flag", "x"})
+	root.SetOut(&strings.Builder{})
+	cmd, err := root.ExecuteC()
+	if !errors.As(err, new(flagError)) || errorExitCode(cmd, err) != 125 {
+		t.Fatalf("%T %v", err, err)
 	}
 }

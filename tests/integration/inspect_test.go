@@ -8,6 +8,16 @@ import (
 	"testing"
 )
 
+// expectClientError checks a failure as Docker's client reports one
+// from its daemon: exit 1 and a "cocin: ..." message on stderr.
+func expectClientError(t *testing.T, r result) {
+	t.Helper()
+	expectCode(t, r, 1)
+	if !strings.Contains(r.Stderr, "cocin: ") {
+		t.Errorf("want a \"cocin: ...\" error on stderr: %s", r)
+	}
+}
+
 // inspectOne runs inspect on ref and decodes its single object.
 func inspectOne(t *testing.T, e *engineEnv, args ...string) map[string]any {
 	t.Helper()
@@ -113,6 +123,9 @@ func TestInspectImagesAndTypes(t *testing.T) {
 	if out := lines(r.Stdout); r.Code != 1 || len(out) != 2 || !strings.HasPrefix(out[1], "sha256:") {
 		t.Errorf("container, missing, image: %s", r)
 	}
+	if r := e.run(t, "inspect", "--type", "bogus", "c1"); r.Code != 1 {
+		t.Errorf("--type bogus: %s", r)
+	}
 }
 
 // TestTopPsOptions: top passes its options to the host's ps and keeps
@@ -135,13 +148,41 @@ func TestTopPsOptions(t *testing.T) {
 		t.Errorf("top -o comm,pid: %q", out)
 	}
 	r := e.run(t, "top", id, "-o", "comm")
-	if r.Code == 0 || !strings.Contains(r.Stderr, "PID") {
+	if r.Code != 1 || !strings.Contains(r.Stderr, "PID") {
 		t.Errorf("top without a PID column: %s", r)
 	}
-	if r := e.run(t, "top", id, "--no-such-ps-option"); r.Code == 0 || !strings.Contains(r.Stderr, "ps") {
+	if r := e.run(t, "top", id, "--no-such-ps-option"); r.Code != 1 || !strings.Contains(r.Stderr, "ps") {
 		t.Errorf("top with a bad ps option: %s", r)
 	}
 	if _, err := strconv.Atoi(pid); err != nil {
 		t.Fatalf("State.Pid %q", pid)
 	}
+}
+
+// TestExitCodeContainerCommands: as with Docker's client, a command on
+// a missing container exits 1, so does a wrong number of arguments; a
+// bad flag exits 125, and run keeps 125 for a missing image.
+func TestExitCodeContainerCommands(t *testing.T) {
+	t.Parallel()
+	e := defaultEnv
+	missing := "no-such-" + randomHex(4)
+	for _, args := range [][]string{
+		{"start", missing}, {"stop", missing}, {"restart", missing}, {"kill", missing}, {"rm", missing},
+		{"wait", missing}, {"inspect", "--type", "container", missing}, {"rename", missing, "x" + missing},
+		{"pause", missing}, {"unpause", missing}, {"top", missing}, {"attach", missing}, {"exec", missing, "true"},
+		{"port", missing}, {"stats", "--no-stream", missing}, {"update", "-m", "64m", missing},
+		{"cp", missing + ":/etc/hostname", t.TempDir()}, {"diff", missing}, {"export", missing}, {"commit", missing},
+	} {
+		r := e.run(t, args...)
+		expectClientError(t, r)
+		if !strings.Contains(r.Stderr, "no such container") {
+			t.Errorf("want \"no such container\": %s", r)
+		}
+	}
+	for _, args := range [][]string{{"top"}, {"rename", "x"}, {"stop"}, {"exec", "x"}} {
+		expectClientError(t, e.run(t, args...))
+	}
+	expectEngineError(t, e.run(t, "stop", "--no-such-flag", missing))
+	expectEngineError(t, e.run(t, "stop", "-t", "soon", missing))
+	expectEngineError(t, e.run(t, "run", "--rm", missing+"-image"))
 }
