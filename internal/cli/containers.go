@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"text/tabwriter"
 	"time"
 
 	"github.com/cocin-dev/cocin/internal/engine"
@@ -184,30 +183,6 @@ func (a *app) renameCommand() *cobra.Command {
 				return err
 			}
 			return e.Rename(args[0], args[1])
-		},
-	}
-}
-
-func (a *app) topCommand() *cobra.Command {
-	return &cobra.Command{
-		Use:   "top CONTAINER",
-		Short: "Display the running processes of a container",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine()
-			if err != nil {
-				return err
-			}
-			procs, err := e.Top(args[0])
-			if err != nil {
-				return err
-			}
-			w := tabwriter.NewWriter(a.streams.Stdout, 0, 8, 3, ' ', 0)
-			fmt.Fprintln(w, "UID\tPID\tPPID\tTIME\tCMD")
-			for _, p := range procs {
-				fmt.Fprintf(w, "%d\t%d\t%d\t%s\t%s\n", p.UID, p.PID, p.PPID, p.Time, p.Cmd)
-			}
-			return w.Flush()
 		},
 	}
 }

@@ -241,28 +241,7 @@ func (a *app) imageInspectCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// As docker: what was found is printed ("[]" if nothing),
-			// each missing image is an error, and any makes exit 1.
-			views := []any{}
-			failed := 0
-			for _, ref := range args {
-				img, err := e.Images.Get(ref)
-				if err != nil {
-					fmt.Fprintf(a.streams.Stderr, "cocin: %v\n", err)
-					failed++
-					continue
-				}
-				views = append(views, inspectView(img))
-			}
-			if format != "" && format != "json" { // json: Docker's default output
-				err = printTemplate(a.streams.Stdout, format, views, func(v any) any { return v }, nil)
-			} else {
-				err = engine.WriteJSON(a.streams.Stdout, views)
-			}
-			if err == nil && failed > 0 {
-				err = &codeError{code: 1}
-			}
-			return err
+			return printInspect(a.streams.Stdout, a.streams.Stderr, format, args, func(ref string) (any, error) { return imageInspectOf(e, ref) })
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "", "format the output with a Go template")
@@ -286,6 +265,15 @@ type imageInspect struct {
 		Type   string
 		Layers []string
 	}
+}
+
+// imageInspectOf is image ref in Docker's `image inspect` shape.
+func imageInspectOf(e *engine.Engine, ref string) (any, error) {
+	img, err := e.Images.Get(ref)
+	if err != nil {
+		return nil, err
+	}
+	return inspectView(img), nil
 }
 
 func inspectView(img *image.Image) imageInspect {

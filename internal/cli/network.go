@@ -125,6 +125,25 @@ type containerOnNet struct {
 	Aliases     []string `json:"Aliases,omitempty"`
 }
 
+// networkInspectView is network NAME with the containers on it.
+func networkInspectView(st *network.Store, name string) (networkView, error) {
+	n, err := st.Get(name)
+	if err != nil {
+		return networkView{}, err
+	}
+	v := networkView{Network: n, Containers: map[string]containerOnNet{},
+		IPAM: map[string]any{"Driver": "default", "Config": []map[string]string{{"Subnet": n.Subnet, "Gateway": n.Gateway}}}}
+	lives, _ := st.Containers(n.Name)
+	for _, l := range lives {
+		for _, ep := range l.Endpoints {
+			if ep.Network == n.Name {
+				v.Containers[l.ID] = containerOnNet{Name: l.Name, IPv4Address: ep.IP + "/" + strconv.Itoa(ep.PrefixLen), MacAddress: ep.MAC, Aliases: ep.Aliases}
+			}
+		}
+	}
+	return v, nil
+}
+
 func (a *app) networkInspectCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "inspect NETWORK [NETWORK...]",
@@ -138,20 +157,10 @@ func (a *app) networkInspectCommand() *cobra.Command {
 			var out []networkView
 			var failed error
 			for _, name := range args {
-				n, err := st.Get(name)
+				v, err := networkInspectView(st, name)
 				if err != nil {
 					failed = err
 					continue
-				}
-				v := networkView{Network: n, Containers: map[string]containerOnNet{},
-					IPAM: map[string]any{"Driver": "default", "Config": []map[string]string{{"Subnet": n.Subnet, "Gateway": n.Gateway}}}}
-				lives, _ := st.Containers(n.Name)
-				for _, l := range lives {
-					for _, ep := range l.Endpoints {
-						if ep.Network == n.Name {
-							v.Containers[l.ID] = containerOnNet{Name: l.Name, IPv4Address: ep.IP + "/" + strconv.Itoa(ep.PrefixLen), MacAddress: ep.MAC, Aliases: ep.Aliases}
-						}
-					}
 				}
 				out = append(out, v)
 			}

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -188,62 +186,6 @@ func printContainers(out io.Writer, cs []*state.Container, o psOptions, nets net
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Image, r.Command, r.RunningFor, r.Status, r.Ports, r.Names)
 	}
 	return w.Flush()
-}
-
-func (a *app) inspectCommand() *cobra.Command {
-	var format string
-	cmd := &cobra.Command{
-		Use:   "inspect [OPTIONS] CONTAINER [CONTAINER...]",
-		Short: "Return low-level information on containers",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			e, err := a.engine()
-			if err != nil {
-				return err
-			}
-			var items []*engine.InspectData
-			failed := 0
-			for _, ref := range args {
-				d, err := e.Inspect(ref)
-				if err != nil {
-					fmt.Fprintf(a.streams.Stderr, "cocin: %v\n", err)
-					failed++
-					continue
-				}
-				items = append(items, d)
-			}
-			if format != "" && format != "json" { // json: Docker's default output
-				if err := printTemplate(a.streams.Stdout, format, items, jsonView, nil); err != nil {
-					return err
-				}
-			} else if err := engine.WriteJSON(a.streams.Stdout, nonNil(items)); err != nil {
-				return err
-			}
-			if failed > 0 {
-				return &codeError{code: 1}
-			}
-			return nil
-		},
-	}
-	cmd.Flags().StringVarP(&format, "format", "f", "", "format output using a Go template")
-	return cmd
-}
-
-// jsonView is what inspect templates see: the JSON document, so that
-// fields have Docker's names ({{.Id}}, {{.State.Status}}); numbers stay
-// as written (json.Number).
-func jsonView(d *engine.InspectData) any {
-	b, err := json.Marshal(d)
-	if err != nil {
-		return d
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v map[string]any
-	if dec.Decode(&v) != nil {
-		return d
-	}
-	return v
 }
 
 func nonNil[T any](s []T) []T {

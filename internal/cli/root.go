@@ -56,7 +56,38 @@ func Main(args []string) int {
 	if cmd != nil && isUsageError(err) {
 		fmt.Fprintf(os.Stderr, "See '%s --help'.\n", cmd.CommandPath())
 	}
-	return 125
+	return errorExitCode(cmd, err)
+}
+
+// exitCodeKey is the annotation holding the exit code of a command's
+// failures; without it they exit 125.
+const exitCodeKey = "cocin/exit-code"
+
+// exitOneOnError makes the commands' failures exit 1, as Docker's client
+// does for every error its daemon reports ("No such container", "is not
+// running", a bad name) and for a wrong number of arguments. A bad flag
+// still exits 125 (Docker's flag errors do), and errors that carry their
+// own code (a container's exit code) keep it.
+func exitOneOnError(cmds ...*cobra.Command) []*cobra.Command {
+	for _, c := range cmds {
+		if c.Annotations == nil {
+			c.Annotations = map[string]string{}
+		}
+		c.Annotations[exitCodeKey] = "1"
+	}
+	return cmds
+}
+
+// flagError is a flag cobra could not parse.
+type flagError struct{ error }
+
+func (e flagError) Unwrap() error { return e.error }
+
+func errorExitCode(cmd *cobra.Command, err error) int {
+	if cmd == nil || errors.As(err, new(flagError)) || cmd.Annotations[exitCodeKey] != "1" {
+		return 125
+	}
+	return 1
 }
 
 // codeError ends the command with a specific exit code; err (if any) is
@@ -101,42 +132,36 @@ func (a *app) rootCommand() *cobra.Command {
 		},
 	}
 	root.CompletionOptions.HiddenDefaultCmd = true
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flagError{err} })
 	f := root.PersistentFlags()
 	f.StringVar(&a.g.root, "root", envOr("COCIN_ROOT", "/var/lib/cocin"), "persistent data directory (env COCIN_ROOT)")
 	f.StringVar(&a.g.runRoot, "runroot", envOr("COCIN_RUNROOT", "/run/cocin"), "runtime state directory (env COCIN_RUNROOT)")
 	f.StringVar(&a.g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	f.BoolVar(&a.g.trace, "trace", false, "print each step with its duration as a tree on stderr")
+	// Commands on existing containers fail as Docker's do; run and
+	// create keep Docker's 125/126/127.
+	root.AddCommand(exitOneOnError(
+		a.startCommand(), a.stopCommand(), a.restartCommand(), a.killCommand(), a.rmCommand(),
+		a.waitCommand(), a.inspectCommand(), a.renameCommand(), a.pauseCommand(), a.unpauseCommand(),
+		a.topCommand(), a.attachCommand(), a.execCommand(), a.portCommand(), a.statsCommand(),
+		a.updateCommand(), a.cpCommand(), a.diffCommand(), a.exportCommand(), a.commitCommand(),
+	)...)
 	root.AddCommand(
 		a.runCommand(),
 		a.createCommand(),
-		a.startCommand(),
-		a.stopCommand(),
-		a.restartCommand(),
-		a.killCommand(),
-		a.rmCommand(),
 		a.psCommand(),
 		a.logsCommand(),
-		a.waitCommand(),
-		a.inspectCommand(),
-		a.renameCommand(),
-		a.pauseCommand(),
-		a.unpauseCommand(),
-		a.topCommand(),
-		a.attachCommand(),
-		a.execCommand(),
 		a.eventsCommand(),
 		a.systemCommand(),
 		a.importCommand(),
 		a.imagesCommand(),
 		a.rmiCommand(),
-		a.pullCommand(), a.pushCommand(), a.saveCommand(), a.loadCommand(), a.tagCommand(), a.commitCommand(),
-		a.exportCommand(), a.historyCommand(), a.imageCommand(), a.loginCommand(), a.logoutCommand(),
+		a.pullCommand(), a.pushCommand(), a.saveCommand(), a.loadCommand(), a.tagCommand(),
+		a.historyCommand(), a.imageCommand(), a.loginCommand(), a.logoutCommand(),
 		a.versionCommand(),
 		a.infoCommand(),
-		a.volumeCommand(), a.cpCommand(), a.diffCommand(),
-		a.updateCommand(),
-		a.statsCommand(),
-		a.networkCommand(), a.portCommand(),
+		a.volumeCommand(),
+		a.networkCommand(),
 	)
 	root.AddCommand(runtimecli.Command())
 	return root

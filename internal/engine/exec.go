@@ -31,19 +31,21 @@ type ExecOptions struct {
 }
 
 // Exec runs a command in a running container and returns its exit code
-// (0 once started with Detach). Failures to start are engine errors (125)
-// or, when the command cannot be run or found, 126/127.
+// (0 once started with Detach). A container that is unknown, stopped or
+// paused gives 1, as Docker's client exits for its daemon's refusal;
+// other failures to start are engine errors (125) or, when the command
+// cannot be run or found, 126/127.
 func (e *Engine) Exec(ctx context.Context, ref string, o *ExecOptions, st Streams) (int, error) {
 	c, err := e.Lookup(ref)
 	if err != nil {
-		return 125, err
+		return 1, err
 	}
 	if err := checkExecState(ref, c); err != nil {
-		return 125, err
+		return 1, err
 	}
 	spec, err := e.Runtime.Spec(c.ID)
 	if err != nil {
-		return 125, fmt.Errorf("container %s is not running", ref)
+		return 1, fmt.Errorf("container %s is not running", ref)
 	}
 	proc, err := execProcessSpec(spec.Process, c.Rootfs, o)
 	if err != nil {

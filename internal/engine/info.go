@@ -24,7 +24,7 @@ type Info struct {
 // Info gathers system-wide information.
 func (e *Engine) Info() (*Info, error) {
 	i := &Info{
-		StorageDriver: "overlay", CgroupParent: e.cfg.CgroupParent,
+		StorageDriver: StorageDriver, CgroupParent: e.cfg.CgroupParent,
 		Root: e.cfg.Root, RunRoot: e.cfg.RunRoot, CPUs: goruntime.NumCPU(),
 	}
 	ctrs, err := e.Containers.List()

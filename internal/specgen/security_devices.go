@@ -243,3 +243,7 @@ func applySysctls(s *specs.Spec, list []string) error {
 	}
 	return nil
 }
+
+// ParseDevice splits a --device value into host path, container path and
+// cgroup permissions (inspect shows them as Docker's DeviceMapping).
+func ParseDevice(v string) (host, ctr, perms string, err error) { return parseDevice(v) }

@@ -49,7 +49,7 @@ func TestCpDestinationThroughSymlink(t *testing.T) {
 	}
 	for _, p := range []string{"/lro/", "/ro/"} {
 		r := cocin(t, "cp", f, name+":"+p)
-		expectEngineError(t, r)
+		expectClientError(t, r)
 		if !strings.Contains(r.Stderr, "read-only") {
 			t.Errorf("cp into the read-only mount as %s: %s", p, r)
 		}
@@ -58,11 +58,11 @@ func TestCpDestinationThroughSymlink(t *testing.T) {
 		t.Errorf("cp into /lro/ wrote under the read-only mount: %q", got)
 	}
 	r := cocin(t, "cp", f, name+":/lt/")
-	expectEngineError(t, r)
+	expectClientError(t, r)
 	if !strings.Contains(r.Stderr, "tmpfs") {
 		t.Errorf("cp into a tmpfs through a link: %s", r)
 	}
-	expectEngineError(t, cocin(t, "cp", f, name+":/t/"))
+	expectClientError(t, cocin(t, "cp", f, name+":/t/"))
 }
 
 // A source ending in "/." or "/" follows a symlink in its last component,
@@ -89,7 +89,7 @@ func TestCpSourceSymlinkToDirectory(t *testing.T) {
 	if target, err := os.Readlink(out("link")); err != nil || target != "/etc" {
 		t.Errorf("cp of a symlink without -L must copy the link: %q %v", target, err)
 	}
-	expectEngineError(t, cocin(t, "cp", name+":/etc/passwd/", out("x")))
+	expectClientError(t, cocin(t, "cp", name+":/etc/passwd/", out("x")))
 }
 
 // On the host side too, "/." follows a symlinked directory and -L a

@@ -166,13 +166,13 @@ func TestExecExitCodes(t *testing.T) {
 
 func TestExecErrors(t *testing.T) {
 	t.Parallel()
-	expectEngineError(t, cocin(t, "exec", "no-such-container-"+randomHex(4), "true"))
-	expectEngineError(t, cocin(t, "exec", "only-one-arg"))
+	expectClientError(t, cocin(t, "exec", "no-such-container-"+randomHex(4), "true"))
+	expectClientError(t, cocin(t, "exec", "only-one-arg"))
 
 	c := startSleeper(t)
 	mustRun(t, "pause", c)
 	r := cocin(t, "exec", c, "true")
-	expectEngineError(t, r)
+	expectClientError(t, r)
 	if !strings.Contains(r.Stderr, "paused") {
 		t.Errorf("want a message saying the container is paused: %s", r)
 	}
@@ -185,7 +185,7 @@ func TestExecErrors(t *testing.T) {
 
 	mustRun(t, "stop", "-t", "1", c)
 	r = cocin(t, "exec", c, "true")
-	expectEngineError(t, r)
+	expectClientError(t, r)
 	if !strings.Contains(r.Stderr, "not running") {
 		t.Errorf("want a message saying the container is not running: %s", r)
 	}
@@ -254,9 +254,9 @@ func TestExecDetach(t *testing.T) {
 	}
 	// It runs in the container (top lists it) after cocin exited...
 	var pid int
-	for _, l := range lines(mustRun(t, "top", c).Stdout) {
-		if f := strings.Fields(l); len(f) > 4 && strings.Join(f[4:], " ") == "sleep 777" {
-			pid, _ = strconv.Atoi(f[1])
+	for _, l := range lines(mustRun(t, "top", c, "-o", "pid,args").Stdout) {
+		if f := strings.Fields(l); len(f) > 1 && strings.Join(f[1:], " ") == "sleep 777" {
+			pid, _ = strconv.Atoi(f[0])
 		}
 	}
 	if pid == 0 {

@@ -267,8 +267,8 @@ func TestRename(t *testing.T) {
 	if r := e.run(t, "inspect", old); r.Code == 0 {
 		t.Errorf("old name still resolves")
 	}
-	expectEngineError(t, e.run(t, "rename", nu, taken))
-	expectEngineError(t, e.run(t, "rename", nu, "bad/name"))
+	expectClientError(t, e.run(t, "rename", nu, taken))
+	expectClientError(t, e.run(t, "rename", nu, "bad/name"))
 	if got := e.field(t, nu, "{{.Name}}"); got != "/"+nu {
 		t.Errorf("a failed rename changed the name: %q", got)
 	}
@@ -318,7 +318,7 @@ func TestTop(t *testing.T) {
 		t.Errorf("top header: %q", out)
 	}
 	e.mustRun(t, "stop", "-t", "0", id)
-	expectEngineError(t, e.run(t, "top", id))
+	expectClientError(t, e.run(t, "top", id))
 }
 
 func TestInspect(t *testing.T) {
@@ -467,7 +467,7 @@ func TestIDPrefixes(t *testing.T) {
 		}
 	}
 	e.mustRun(t, "rm", shared[0][:len(p)+1])
-	if r := e.run(t, "inspect", "zz-no-such"); r.Code == 0 || !strings.Contains(r.Stderr, "no such container") {
+	if r := e.run(t, "inspect", "zz-no-such"); r.Code != 1 || !strings.Contains(r.Stderr, "no such object") {
 		t.Errorf("unknown name: %s", r)
 	}
 }

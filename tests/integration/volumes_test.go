@@ -442,7 +442,7 @@ func TestCpFilesDirsAndStreams(t *testing.T) {
 	if isMountPoint(t, filepath.Join(defaultEnv.Root, "containers")) {
 		t.Errorf("unexpected mount")
 	}
-	expectEngineError(t, cocin(t, "cp", name+":/no/such/file", dir))
+	expectClientError(t, cocin(t, "cp", name+":/no/such/file", dir))
 }
 
 func TestDiff(t *testing.T) {
