@@ -195,7 +195,7 @@ func (a *app) logsCommand() *cobra.Command {
 		Short: "Fetch the logs of a container",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return exitOne(a.logs(args[0], o, tail, since, until))
+			return a.logs(args[0], o, tail, since, until)
 		},
 	}
 	f := cmd.Flags()

@@ -78,19 +78,23 @@ func TestIsNotFound(t *testing.T) {
 	}
 }
 
-// TestErrorExitCode: commands marked like Docker's container commands
-// exit 1 on failure, but a bad flag is 125 everywhere.
+// TestErrorExitCode: failures exit 1, as Docker's client's, but run's and
+// create's own are 125, and a bad flag is 125 everywhere.
 func TestErrorExitCode(t *testing.T) {
-	marked := exitOneOnError(&cobra.Command{Use: "top"})[0]
-	plain := &cobra.Command{Use: "run"}
+	run := engineErrorsExit125(&cobra.Command{Use: "run"})[0]
+	top := &cobra.Command{Use: "top"}
+	network := &cobra.Command{Use: "network"}
+	ls := &cobra.Command{Use: "ls"}
+	network.AddCommand(ls)
 	cases := []struct {
 		cmd  *cobra.Command
 		err  error
 		want int
 	}{
-		{marked, errors.New("no such container: x"), 1},
-		{marked, flagError{errors.New("unknown flag: --x")}, 125},
-		{plain, errors.New("no such image"), 125},
+		{top, errors.New("no such container: x"), 1},
+		{ls, errors.New("no such network"), 1},
+		{top, flagError{errors.New("unknown flag: --x")}, 125},
+		{run, errors.New("no such image"), 125},
 		{nil, errors.New("x"), 125},
 	}
 	for _, c := range cases {

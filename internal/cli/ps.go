@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -38,7 +37,7 @@ func (a *app) psCommand() *cobra.Command {
 		Short:   "List containers",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return exitOne(a.ps(o))
+			return a.ps(o)
 		},
 	}
 	f := cmd.Flags()
@@ -66,17 +65,6 @@ func (a *app) ps(o psOptions) error {
 		return err
 	}
 	return printContainers(a.streams.Stdout, cs, o, e.PsNetwork)
-}
-
-// exitOne gives err exit code 1, which Docker's CLI gives every failure
-// of a command that runs no container (bad filter, unknown container);
-// 125 stays for run, create and flag errors.
-func exitOne(err error) error {
-	var ce *codeError
-	if err == nil || errors.As(err, &ce) {
-		return err
-	}
-	return &codeError{code: 1, err: err}
 }
 
 // filterContainers applies -a, --filter, -n and -l, newest first.

@@ -60,20 +60,22 @@ func Main(args []string) int {
 }
 
 // exitCodeKey is the annotation holding the exit code of a command's
-// failures; without it they exit 125.
+// failures; without it (on the command or a parent) they exit 1.
 const exitCodeKey = "cocin/exit-code"
 
-// exitOneOnError makes the commands' failures exit 1, as Docker's client
-// does for every error its daemon reports ("No such container", "is not
-// running", a bad name) and for a wrong number of arguments. A bad flag
-// still exits 125 (Docker's flag errors do), and errors that carry their
-// own code (a container's exit code) keep it.
-func exitOneOnError(cmds ...*cobra.Command) []*cobra.Command {
+// engineErrorsExit125 marks run and create: as with Docker, their own
+// failures exit 125 (126/127 when the command cannot be run), so that a
+// caller tells them from the container's exit code. Every other command
+// fails with 1, as Docker's client does for every error its daemon reports
+// ("No such container", "is not running", a bad name) and for a wrong
+// number of arguments. A bad flag exits 125 everywhere (Docker's flag
+// errors do), and errors that carry their own code keep it.
+func engineErrorsExit125(cmds ...*cobra.Command) []*cobra.Command {
 	for _, c := range cmds {
 		if c.Annotations == nil {
 			c.Annotations = map[string]string{}
 		}
-		c.Annotations[exitCodeKey] = "1"
+		c.Annotations[exitCodeKey] = "125"
 	}
 	return cmds
 }
@@ -84,8 +86,13 @@ type flagError struct{ error }
 func (e flagError) Unwrap() error { return e.error }
 
 func errorExitCode(cmd *cobra.Command, err error) int {
-	if cmd == nil || errors.As(err, new(flagError)) || cmd.Annotations[exitCodeKey] != "1" {
+	if cmd == nil || errors.As(err, new(flagError)) {
 		return 125
+	}
+	for c := cmd; c != nil; c = c.Parent() {
+		if c.Annotations[exitCodeKey] == "125" {
+			return 125
+		}
 	}
 	return 1
 }
@@ -138,17 +145,12 @@ func (a *app) rootCommand() *cobra.Command {
 	f.StringVar(&a.g.runRoot, "runroot", envOr("COCIN_RUNROOT", "/run/cocin"), "runtime state directory (env COCIN_RUNROOT)")
 	f.StringVar(&a.g.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
 	f.BoolVar(&a.g.trace, "trace", false, "print each step with its duration as a tree on stderr")
-	// Commands on existing containers fail as Docker's do; run and
-	// create keep Docker's 125/126/127.
-	root.AddCommand(exitOneOnError(
+	root.AddCommand(engineErrorsExit125(a.runCommand(), a.createCommand())...)
+	root.AddCommand(
 		a.startCommand(), a.stopCommand(), a.restartCommand(), a.killCommand(), a.rmCommand(),
 		a.waitCommand(), a.inspectCommand(), a.renameCommand(), a.pauseCommand(), a.unpauseCommand(),
 		a.topCommand(), a.attachCommand(), a.execCommand(), a.portCommand(), a.statsCommand(),
 		a.updateCommand(), a.cpCommand(), a.diffCommand(), a.exportCommand(), a.commitCommand(),
-	)...)
-	root.AddCommand(
-		a.runCommand(),
-		a.createCommand(),
 		a.psCommand(),
 		a.logsCommand(),
 		a.eventsCommand(),

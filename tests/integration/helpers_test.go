@@ -161,11 +161,23 @@ func expectCode(t *testing.T, r result, code int) {
 	}
 }
 
-// expectEngineError checks a Docker-style engine failure: exit 125 and a
-// "cocin: ..." message on stderr.
+// expectEngineError checks a Docker-style failure of run or create (or a
+// bad flag): exit 125 and a "cocin: ..." message on stderr.
 func expectEngineError(t *testing.T, r result) {
 	t.Helper()
-	expectCode(t, r, 125)
+	expectCodeAndMessage(t, r, 125)
+}
+
+// expectCommandError checks the failure of any other command: exit 1, as
+// Docker's client, and a "cocin: ..." message on stderr.
+func expectCommandError(t *testing.T, r result) {
+	t.Helper()
+	expectCodeAndMessage(t, r, 1)
+}
+
+func expectCodeAndMessage(t *testing.T, r result, code int) {
+	t.Helper()
+	expectCode(t, r, code)
 	if !strings.Contains(r.Stderr, "cocin") || strings.TrimSpace(r.Stderr) == "" {
 		t.Errorf("want a \"cocin: ...\" error on stderr: %s", r)
 	}

@@ -77,7 +77,7 @@ func TestImport(t *testing.T) {
 	}
 
 	r = e.run(t, "import", filepath.Join(t.TempDir(), "missing.tar"), "x")
-	expectEngineError(t, r)
+	expectCommandError(t, r)
 	r = e.exec(t, "this is not a tarball", defaultTimeout, "import", "-", "garbage")
 	if r.Code == 0 {
 		t.Errorf("import of garbage succeeded: %s", r)

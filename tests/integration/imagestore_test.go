@@ -122,7 +122,7 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 func TestLoadRejectsGarbage(t *testing.T) {
 	t.Parallel()
 	e := newBareEnv(t)
-	expectEngineError(t, e.exec(t, "not a tarball", defaultTimeout, "load"))
+	expectCommandError(t, e.exec(t, "not a tarball", defaultTimeout, "load"))
 	if r := e.mustRun(t, "images", "-q"); strings.TrimSpace(r.Stdout) != "" {
 		t.Errorf("images after a failed load: %q", r.Stdout)
 	}
@@ -265,5 +265,5 @@ func TestImagesListingFlags(t *testing.T) {
 	if r := e.mustRun(t, "images", "-q"); len(lines(r.Stdout)) != 1 {
 		t.Errorf("after prune: %q, want busybox (= me/tool) only", r.Stdout)
 	}
-	expectEngineError(t, e.run(t, "images", "--filter", "nonsense=1"))
+	expectCommandError(t, e.run(t, "images", "--filter", "nonsense=1"))
 }

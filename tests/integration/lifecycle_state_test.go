@@ -514,7 +514,7 @@ func TestEvents(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("events --until did not end")
 	}
-	expectEngineError(t, e.run(t, "events", "--filter", "bogus=1", "--until", "0s"))
+	expectCommandError(t, e.run(t, "events", "--filter", "bogus=1", "--until", "0s"))
 }
 
 // system df counts; system prune removes stopped containers and dangling

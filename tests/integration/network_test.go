@@ -102,7 +102,7 @@ func TestNetworkBadInputs(t *testing.T) {
 		r := cocin(t, append(append([]string{"run", "--rm"}, args...), "busybox", "true")...)
 		expectEngineError(t, r)
 	}
-	expectEngineError(t, cocin(t, "network", "create", "--subnet", "10.0.0.1/8", uniqueName("bad")))
+	expectCommandError(t, cocin(t, "network", "create", "--subnet", "10.0.0.1/8", uniqueName("bad")))
 }
 
 func TestNetworkUserDefinedNamesAndAliases(t *testing.T) {

@@ -77,7 +77,7 @@ func TestPushPullCLI(t *testing.T) {
 	if r := fresh.mustRun(t, "pull", ref); !strings.Contains(r.Stdout, "Already exists") {
 		t.Errorf("second pull: %q", r.Stdout)
 	}
-	expectEngineError(t, fresh.run(t, "pull", host+"/no/such:1"))
+	expectCommandError(t, fresh.run(t, "pull", host+"/no/such:1"))
 }
 
 // TestPullIndexDigest: the digest pull prints and images --digests shows
@@ -169,8 +169,8 @@ func TestLoginLogout(t *testing.T) {
 	host := loopbackRegistry(t, true)
 	cfgDir := t.TempDir()
 	e.ExtraEnv = []string{"DOCKER_CONFIG=" + cfgDir}
-	expectEngineError(t, e.run(t, "push", "busybox", host+"/bb:1"))
-	expectEngineError(t, e.run(t, "login", "-u", "user", "-p", "wrong", host))
+	expectCommandError(t, e.run(t, "push", "busybox", host+"/bb:1"))
+	expectCommandError(t, e.run(t, "login", "-u", "user", "-p", "wrong", host))
 	if r := e.exec(t, "pass\n", defaultTimeout, "login", "-u", "user", "--password-stdin", host); r.Code != 0 || !strings.Contains(r.Stdout, "Login Succeeded") {
 		t.Fatalf("login: %s", r)
 	}
@@ -180,7 +180,7 @@ func TestLoginLogout(t *testing.T) {
 	}
 	e.mustRun(t, "push", "busybox", host+"/bb:1")
 	e.mustRun(t, "logout", host)
-	expectEngineError(t, e.run(t, "pull", host+"/bb:1"))
+	expectCommandError(t, e.run(t, "pull", host+"/bb:1"))
 	// As docker: logging out again is no error.
 	if r := e.mustRun(t, "logout", host); strings.TrimSpace(r.Stdout) != "Not logged in to "+host {
 		t.Errorf("second logout: %s", r)

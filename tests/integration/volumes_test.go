@@ -286,7 +286,7 @@ func TestVolumeCommands(t *testing.T) {
 	if !strings.HasPrefix(strings.TrimSpace(r.Stdout), defaultEnv.Root) {
 		t.Errorf("inspect Mountpoint must be under the root: %s", r)
 	}
-	expectEngineError(t, cocin(t, "volume", "create", "bad/name"))
+	expectCommandError(t, cocin(t, "volume", "create", "bad/name"))
 	if r := cocin(t, "volume", "inspect", "nosuchvolume"); r.Code == 0 || !strings.Contains(r.Stderr, "no such volume") {
 		t.Errorf("inspect of a missing volume: %s", r)
 	}
