@@ -1,7 +1,7 @@
 // Package events keeps cocin's event log: one JSON object per line in
-// <root>/events.log, appended with O_APPEND so that concurrent writers
-// (CLIs, monitors) never interleave within a line. `cocin events` reads it
-// and follows it with inotify.
+// <root>/events.log, in Docker's event shape, appended with O_APPEND so
+// that concurrent writers (CLIs, monitors) never interleave within a line.
+// `cocin events` reads it, seeking by time, and follows it with inotify.
 package events
 
 import (
@@ -11,22 +11,20 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
-// Event is one lifecycle event, shaped like Docker's.
+// Event is one lifecycle event as the engine records it. The log stores
+// and `cocin events` prints its Message.
 type Event struct {
-	Type     string            `json:"Type"`   // "container", "image"
-	Action   string            `json:"Action"` // create, start, die, stop, kill, destroy, pause, unpause, rename, ...
-	ID       string            `json:"ID"`
-	Name     string            `json:"Name,omitempty"`
-	Image    string            `json:"Image,omitempty"`
-	Attrs    map[string]string `json:"Attributes,omitempty"`
-	Time     int64             `json:"time"`
-	TimeNano int64             `json:"timeNano"`
+	Type     string // "container", "image"
+	Action   string // create, start, die, stop, kill, destroy, pause, unpause, rename, ...
+	ID       string
+	Name     string
+	Image    string
+	Attrs    map[string]string // exitCode, signal, oldName, ...
+	Time     int64
+	TimeNano int64
 }
 
 // Log is the event log of one cocin root.
@@ -40,7 +38,7 @@ func Open(root string) *Log { return &Log{path: filepath.Join(root, "events.log"
 func (l *Log) Append(ev Event) error {
 	now := time.Now()
 	ev.Time, ev.TimeNano = now.Unix(), now.UnixNano()
-	b, err := json.Marshal(ev)
+	b, err := json.Marshal(ev.Message())
 	if err != nil {
 		return err
 	}
@@ -53,58 +51,17 @@ func (l *Log) Append(ev Event) error {
 	return err
 }
 
-// Filter selects events: Docker's --filter keys type, event (action),
-// container (ID prefix or name), image.
-type Filter map[string][]string
-
-// ParseFilters parses key=value filters.
-func ParseFilters(fs []string) (Filter, error) {
-	f := Filter{}
-	for _, s := range fs {
-		k, v, ok := strings.Cut(s, "=")
-		if !ok {
-			return nil, errors.New("bad format of filter (expected name=value): " + s)
-		}
-		switch k {
-		case "type", "event", "container", "image":
-		default:
-			return nil, errors.New("invalid filter " + k)
-		}
-		f[k] = append(f[k], v)
-	}
-	return f, nil
-}
-
-// Match reports whether ev passes the filter (same key ORs, keys AND).
-func (f Filter) Match(ev Event) bool {
-	for k, vals := range f {
-		ok := false
-		for _, v := range vals {
-			switch k {
-			case "type":
-				ok = ok || ev.Type == v
-			case "event":
-				ok = ok || ev.Action == v
-			case "container":
-				ok = ok || ev.Name == v || (v != "" && strings.HasPrefix(ev.ID, v))
-			case "image":
-				ok = ok || ev.Image == v || strings.TrimSuffix(ev.Image, ":latest") == strings.TrimSuffix(v, ":latest")
-			}
-		}
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
 // ReadOptions select what Read delivers.
 type ReadOptions struct {
+	// Since and Until bound the events' times; zero means unbounded.
 	Since, Until time.Time
 	Filter       Filter
-	// Follow waits for new events (until Until, or Stop is closed).
+	// Follow waits for new events until Until passes or Stop is closed.
 	Follow bool
 	Stop   <-chan struct{}
+	// CaughtUp, if set, is called whenever Read has delivered all the log
+	// holds, before it waits or returns: a buffered writer flushes there.
+	CaughtUp func() error
 }
 
 // Read calls fn for every selected event, in order.
@@ -114,81 +71,94 @@ func (l *Log) Read(o ReadOptions, fn func(Event) error) error {
 		return err
 	}
 	defer f.Close()
-	var ino int = -1
+	var w *waiter
 	if o.Follow {
-		if ino, err = unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK); err != nil {
+		// Watch before reading: a line written while we read is not missed.
+		if w, err = newWaiter(l.path, o.Stop); err != nil {
 			return err
 		}
-		defer unix.Close(ino)
-		if _, err := unix.InotifyAddWatch(ino, l.path, unix.IN_MODIFY); err != nil {
+		defer w.close()
+	}
+	if !o.Since.IsZero() {
+		if _, err := f.Seek(seekSince(f, o.Since), io.SeekStart); err != nil {
 			return err
 		}
 	}
-	br := bufio.NewReader(f)
-	var pending []byte
+	return readLoop(&lineReader{br: bufio.NewReaderSize(f, 64<<10)}, w, o, fn)
+}
+
+// readLoop delivers lines until EOF, then (following) waits for more.
+func readLoop(r *lineReader, w *waiter, o ReadOptions, fn func(Event) error) error {
+	hasUntil, until := !o.Until.IsZero(), o.Until.UnixNano()
 	for {
-		line, err := br.ReadBytes('\n')
-		pending = append(pending, line...)
+		line, err := r.next()
 		if err == nil {
-			var ev Event
-			if json.Unmarshal(pending, &ev) == nil && l.selected(ev, o) {
+			ev, derr := decodeLine(line)
+			if derr != nil {
+				continue // a damaged line must not hide the rest
+			}
+			if hasUntil && ev.TimeNano > until {
+				return caughtUp(o) // the log is in time order
+			}
+			if selected(ev, o) {
 				if err := fn(ev); err != nil {
 					return err
 				}
 			}
-			if !o.Until.IsZero() && ev.TimeNano > o.Until.UnixNano() {
-				return nil
-			}
-			pending = pending[:0]
 			continue
 		}
 		if !errors.Is(err, io.EOF) {
 			return err
 		}
-		if !o.Follow || (!o.Until.IsZero() && time.Now().After(o.Until)) {
+		if err := caughtUp(o); err != nil {
+			return err
+		}
+		if w == nil || (hasUntil && time.Now().UnixNano() > until) {
 			return nil
 		}
-		if done := waitEvent(ino, o); done {
-			return nil
+		if stopped, err := w.wait(o.Until); stopped || err != nil {
+			return err
 		}
 	}
 }
 
-func (l *Log) selected(ev Event, o ReadOptions) bool {
-	t := time.Unix(0, ev.TimeNano)
-	if !o.Since.IsZero() && t.Before(o.Since) {
-		return false
+func caughtUp(o ReadOptions) error {
+	if o.CaughtUp == nil {
+		return nil
 	}
-	if !o.Until.IsZero() && t.After(o.Until) {
+	return o.CaughtUp()
+}
+
+func selected(ev Event, o ReadOptions) bool {
+	if !o.Since.IsZero() && ev.TimeNano < o.Since.UnixNano() {
 		return false
 	}
 	return o.Filter == nil || o.Filter.Match(ev)
 }
 
-// waitEvent blocks until the log is written, Until passes or Stop closes.
-func waitEvent(ino int, o ReadOptions) bool {
-	timeout := -1
-	if !o.Until.IsZero() {
-		timeout = int(time.Until(o.Until)/time.Millisecond) + 1
-	}
-	if o.Stop != nil {
-		select {
-		case <-o.Stop:
-			return true
+// lineReader returns whole lines; a line still being written at EOF is
+// kept and completed by the next reads.
+type lineReader struct {
+	br      *bufio.Reader
+	pending []byte
+}
+
+func (r *lineReader) next() ([]byte, error) {
+	for {
+		b, err := r.br.ReadSlice('\n')
+		switch {
+		case err == nil && len(r.pending) == 0:
+			return b, nil
+		case err == nil:
+			r.pending = append(r.pending, b...)
+			line := r.pending
+			r.pending = r.pending[:0:0]
+			return line, nil
+		case errors.Is(err, bufio.ErrBufferFull):
+			r.pending = append(r.pending, b...)
 		default:
+			r.pending = append(r.pending, b...)
+			return nil, err
 		}
-		if timeout < 0 || timeout > 200 {
-			timeout = 200 // look at Stop now and then
-		}
 	}
-	fds := []unix.PollFd{{Fd: int32(ino), Events: unix.POLLIN}}
-	n, err := unix.Poll(fds, timeout)
-	if err != nil && !errors.Is(err, unix.EINTR) {
-		return true
-	}
-	if n > 0 {
-		buf := make([]byte, 4096)
-		_, _ = unix.Read(ino, buf)
-	}
-	return false
 }

@@ -1,8 +1,12 @@
 package integration
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -475,13 +479,18 @@ func removeAllParallel(t *testing.T, e *engineEnv) {
 func TestEvents(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	e.mustRun(t, "create", "--name", "before", "busybox", "true")
+	e.removeAtEnd(t, "before")
 	since := time.Now().Format(time.RFC3339Nano)
-	// Follows by default: started before the container, it sees it.
-	follow := make(chan result, 1)
-	go func() {
-		follow <- e.exec(t, "", 30*time.Second, "events", "--filter", "event=start", "--format", "{{.Name}}",
-			"--until", time.Now().Add(4*time.Second).Format(time.RFC3339Nano))
-	}()
+	// Follows by default and, without --since, shows only what happens
+	// from now on (not the "before" container's create) until a signal.
+	follow := e.command(context.Background(), "events", "--format", "{{.Action}} {{.Actor.Attributes.name}}",
+		"--filter", "event=start", "--filter", "event=create")
+	var followed bytes.Buffer
+	follow.Stdout = &followed
+	if err := follow.Start(); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(500 * time.Millisecond)
 	e.mustRun(t, "run", "--name", "ev", "busybox", "true")
 	e.mustRun(t, "rename", "ev", "ev2")
@@ -490,31 +499,94 @@ func TestEvents(t *testing.T) {
 	e.mustRun(t, "create", "--name", "later", "busybox", "true")
 	e.removeAtEnd(t, "later")
 
-	out := e.mustRun(t, "events", "--since", since, "--until", until, "--format", "{{.Action}} {{.Name}}").Stdout
-	want := "create ev\nstart ev\ndie ev\nrename ev2\ndestroy ev2\n"
+	out := e.mustRun(t, "events", "--since", since, "--until", until, "--format", "{{.Status}} {{.Actor.Attributes.name}} {{.From}}").Stdout
+	want := "create ev busybox\nstart ev busybox\ndie ev busybox\nrename ev2 busybox\ndestroy ev2 busybox\n"
 	if out != want {
 		t.Errorf("events --since --until --format:\nwant %q\ngot  %q", want, out)
 	}
-	out = e.mustRun(t, "events", "--since", since, "--until", until, "--filter", "event=die", "--format", "json").Stdout
-	var ev map[string]any
-	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &ev); err != nil || ev["Action"] != "die" {
-		t.Errorf("events --filter event=die --format json: %q (%v)", out, err)
-	} else if attrs, _ := ev["Attributes"].(map[string]any); attrs["exitCode"] != "0" {
-		t.Errorf("die event without exitCode: %v", ev)
-	}
-	out = e.mustRun(t, "events", "--since", since, "--until", time.Now().Format(time.RFC3339Nano), "--filter", "container=later").Stdout
-	if l := lines(out); len(l) != 1 || !strings.Contains(l[0], "container create") || !strings.Contains(l[0], "name=later") {
+	checkDieJSON(t, e.mustRun(t, "events", "--since", since, "--until", until, "--filter", "event=die", "--format", "json").Stdout)
+	out = e.mustRun(t, "events", "--since", since, "--until", "0s", "--filter", "container=later").Stdout
+	if l := lines(out); len(l) != 1 || !regexp.MustCompile(`^\S+ container create [0-9a-f]{64} \(image=busybox, name=later\)$`).MatchString(l[0]) {
 		t.Errorf("events --filter container=later: %q", out)
 	}
-	select {
-	case r := <-follow:
-		if r.Code != 0 || r.Stdout != "ev\n" {
-			t.Errorf("events following: %s", r)
-		}
-	case <-time.After(10 * time.Second):
-		t.Error("events --until did not end")
+	// Unix seconds reach the whole log, "before" included.
+	if n := len(lines(e.mustRun(t, "events", "--since", "0", "--until", "0s").Stdout)); n != 7 {
+		t.Errorf("events --since 0 --until 0s: %d events, want 7", n)
 	}
-	expectCommandError(t, e.run(t, "events", "--filter", "bogus=1", "--until", "0s"))
+	if err := stopEvents(follow, syscall.SIGINT); err != nil || followed.String() != "create ev\nstart ev\ncreate later\n" {
+		t.Errorf("events following: %q, %v", followed.String(), err)
+	}
+	// --until in the future follows, then ends at that time.
+	start := time.Now()
+	e.mustRun(t, "events", "--since", "0", "--until", time.Now().Add(time.Second).Format(time.RFC3339Nano))
+	if d := time.Since(start); d < time.Second || d > 5*time.Second {
+		t.Errorf("events --until +1s ended after %v", d)
+	}
+	r := e.run(t, "events", "--filter", "bogus=1")
+	if expectCode(t, r, 1); !strings.Contains(r.Stderr, "invalid filter 'bogus'") {
+		t.Errorf("unknown filter: %s", r)
+	}
+}
+
+// checkDieJSON checks a die event in Docker's shape.
+func checkDieJSON(t *testing.T, out string) {
+	t.Helper()
+	var ev struct {
+		Status, ID, From, Type, Action, Scope string
+		Actor                                 struct {
+			ID         string
+			Attributes map[string]string
+		}
+		Time, TimeNano int64
+	}
+	if err := json.Unmarshal([]byte(out), &ev); err != nil || ev.Action != "die" || ev.Status != "die" || ev.Type != "container" ||
+		len(ev.ID) != 64 || ev.Actor.ID != ev.ID || ev.From != "busybox" || ev.Scope != "local" || ev.TimeNano/1e9 != ev.Time ||
+		ev.Actor.Attributes["exitCode"] != "0" || ev.Actor.Attributes["name"] != "ev" || ev.Actor.Attributes["image"] != "busybox" {
+		t.Errorf("events --filter event=die --format json: %q (%v)", out, err)
+	}
+}
+
+// events following ends with exit 0 on SIGINT and SIGTERM, and reads the
+// log's lines written in cocin's first format.
+func TestEventsSignalAndOldLines(t *testing.T) {
+	t.Parallel()
+	e := newBareEnv(t)
+	if err := os.MkdirAll(e.Root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := `{"Type":"container","Action":"die","ID":"` + strings.Repeat("1", 64) +
+		`","Name":"old","Image":"busybox","Attributes":{"exitCode":"137"},"time":1700000000,"timeNano":1700000000000000001}` + "\n"
+	if err := os.WriteFile(filepath.Join(e.Root, "events.log"), []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := e.mustRun(t, "events", "--since", "1700000000", "--until", "1700000001", "--format", "{{json .}}").Stdout
+	if !strings.Contains(out, `"Actor":{"ID":"`+strings.Repeat("1", 64)+`","Attributes":{"exitCode":"137","image":"busybox","name":"old"}}`) {
+		t.Errorf("old line: %q", out)
+	}
+	cmd := e.command(context.Background(), "events", "--since", "0")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := stopEvents(cmd, syscall.SIGTERM); err != nil {
+		t.Errorf("events --since 0: %v", err)
+	}
+}
+
+// stopEvents signals a following `cocin events` and returns how it ended:
+// nil for exit 0.
+func stopEvents(cmd *exec.Cmd, sig syscall.Signal) error {
+	_ = cmd.Process.Signal(sig)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(5 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("did not end on %v", sig)
+	}
 }
 
 // system df counts; system prune removes stopped containers and dangling
