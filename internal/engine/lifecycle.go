@@ -533,6 +533,9 @@ func (e *Engine) Pause(ref string) error {
 	if err != nil {
 		return err
 	}
+	if c.State.Status == state.Paused {
+		return fmt.Errorf("container %s is already paused", ref)
+	}
 	if c.State.Status != state.Running {
 		return fmt.Errorf("container %s is not running", ref)
 	}

@@ -293,7 +293,7 @@ func TestPauseUnpause(t *testing.T) {
 	if n2 := len(lines(e.mustRun(t, "logs", id).Stdout)); n2 != n1 {
 		t.Errorf("a paused container kept writing: %d then %d lines", n1, n2)
 	}
-	expectFailure(t, e.run(t, "pause", id), "not running")
+	expectFailure(t, e.run(t, "pause", id), "is already paused")
 	e.mustRun(t, "unpause", id)
 	waitUntil(t, 2*time.Second, "output resumes", func() bool { return len(lines(e.mustRun(t, "logs", id).Stdout)) > n1 })
 	expectFailure(t, e.run(t, "unpause", id), "not paused")
