@@ -237,6 +237,7 @@ func nonNilStrings(s []string) []string {
 // limitsView is the limits as inspect shows them: Docker prints empty
 // lists, not null, for the throttled devices.
 func limitsView(l specgen.Limits) specgen.Limits {
+	l.SwapDefaulted = false // cocin's own bookkeeping, not Docker's
 	if l.BlkioDeviceReadBps == nil {
 		l.BlkioDeviceReadBps = []specgen.ThrottleDevice{}
 	}

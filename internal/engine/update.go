@@ -39,13 +39,15 @@ func (e *Engine) Update(ref string, change func(*specgen.Limits)) error {
 }
 
 // rescaleDefaultSwap keeps Docker's default memory+swap (twice the memory
-// limit) following a new memory limit unless swap was set explicitly.
+// limit) following a new memory limit unless swap was set explicitly (then
+// or now).
 func rescaleDefaultSwap(old specgen.Limits, l *specgen.Limits) {
-	if l.Memory == old.Memory || l.MemorySwap != old.MemorySwap {
+	if l.MemorySwap != old.MemorySwap {
+		l.SwapDefaulted = false // set by this update
 		return
 	}
-	if old.MemorySwap == 2*old.Memory {
-		l.MemorySwap = 0 // Check sets the default again
+	if l.Memory != old.Memory && old.SwapDefaulted {
+		l.MemorySwap, l.SwapDefaulted = 0, false // Check sets the default again
 	}
 }
 

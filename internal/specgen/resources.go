@@ -31,6 +31,9 @@ type Limits struct {
 	// --device-write-bps.
 	BlkioDeviceReadBps  []ThrottleDevice `json:"BlkioDeviceReadBps"`
 	BlkioDeviceWriteBps []ThrottleDevice `json:"BlkioDeviceWriteBps"`
+	// SwapDefaulted: MemorySwap is Docker's default (twice the memory),
+	// not the user's, so a new memory limit moves it along (update -m).
+	SwapDefaulted bool `json:"SwapDefaulted,omitempty"`
 }
 
 // ThrottleDevice is one PATH:RATE of --device-read-bps/--device-write-bps.

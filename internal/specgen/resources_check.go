@@ -33,6 +33,7 @@ func (l *Limits) Check(h Host) error {
 	}
 	if l.Memory > 0 && l.MemorySwap == 0 && h.SwapLimit {
 		l.MemorySwap = 2 * l.Memory
+		l.SwapDefaulted = true
 	}
 	if !h.SwapLimit && l.MemorySwap > 0 {
 		return errors.New("invalid --memory-swap: this kernel does not support swap limits (swap accounting is off)")
