@@ -246,20 +246,10 @@ func ProcessAlive(pid int, start uint64) bool {
 	return (&record{Pid: pid, PidStart: start}).alive()
 }
 
-// WaitPidExit waits up to timeout for pid to exit, through a pidfd; it
-// reports whether the process is gone.
+// WaitPidExit waits up to timeout (negative: no limit) for pid to exit,
+// through a pidfd; it reports whether the process is gone.
 func WaitPidExit(pid int, timeout time.Duration) bool {
-	fd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return true
-	}
-	defer unix.Close(fd)
-	ms := int(timeout / time.Millisecond)
-	if timeout < 0 {
-		ms = -1
-	}
-	n, err := poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, ms)
-	return err == nil && n > 0
+	return WaitPidExitOr(pid, -1, timeout) // poll(2) skips a negative fd
 }
 
 // WaitPidExitOr waits up to timeout for pid to exit or fd to become
