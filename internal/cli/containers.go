@@ -251,7 +251,7 @@ func parseTime(s string) (time.Time, error) {
 }
 
 func (a *app) attachCommand() *cobra.Command {
-	var noStdin bool
+	var noStdin, sigProxy bool
 	cmd := &cobra.Command{
 		Use:   "attach [OPTIONS] CONTAINER",
 		Short: "Attach local standard input, output, and error streams to a running container",
@@ -261,7 +261,7 @@ func (a *app) attachCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := e.Attach(a.ctx(cmd), args[0], a.streams, noStdin)
+			res, err := e.Attach(a.ctx(cmd), args[0], a.streams, noStdin, sigProxy)
 			if err != nil {
 				return err
 			}
@@ -272,5 +272,6 @@ func (a *app) attachCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&noStdin, "no-stdin", false, "do not attach STDIN")
+	cmd.Flags().BoolVar(&sigProxy, "sig-proxy", true, "proxy the signals cocin receives to the container's process")
 	return cmd
 }

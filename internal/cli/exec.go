@@ -13,6 +13,9 @@ func (a *app) execCommand() *cobra.Command {
 		Args:  cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Cmd = args[1:]
+			if err := a.checkInputTTY(o.Tty && o.Interactive && !o.Detach); err != nil {
+				return err
+			}
 			e, err := a.engine()
 			if err != nil {
 				return err

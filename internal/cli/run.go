@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/cocin-dev/cocin/internal/engine"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 func (a *app) runCommand() *cobra.Command {
@@ -15,6 +17,9 @@ func (a *app) runCommand() *cobra.Command {
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			setRunArgs(cmd, o, args)
+			if err := a.checkInputTTY(o.Tty && o.Interactive && !o.Detach); err != nil {
+				return err
+			}
 			e, err := a.engine()
 			if err != nil {
 				return err
@@ -110,6 +115,16 @@ func addRunFlags(cmd *cobra.Command, o *engine.RunOptions) {
 	addSecurityFlags(f, o)
 	// -h is --hostname, as in Docker; help stays reachable as --help.
 	f.Bool("help", false, "help for "+cmd.Name())
+}
+
+// checkInputTTY refuses -it when stdin is not a terminal, as Docker does
+// before it makes anything: the input's end would never reach the
+// container through the pseudo-terminal.
+func (a *app) checkInputTTY(wanted bool) error {
+	if wanted && !term.IsTerminal(int(a.streams.Stdin.Fd())) {
+		return &codeError{code: 1, err: errors.New("the input device is not a TTY")}
+	}
+	return nil
 }
 
 func exitCode(code int, err error) int {

@@ -227,14 +227,19 @@ func (e *Engine) startAndAttach(ctx context.Context, id string, st Streams, tty,
 	return r.r, r.err
 }
 
-// Attach attaches to a running container.
-func (e *Engine) Attach(ctx context.Context, ref string, st Streams, noStdin bool) (AttachResult, error) {
+// Attach attaches to a running container; with sigProxy the signals sent
+// to cocin reach the container's init (Docker's --sig-proxy, the default).
+func (e *Engine) Attach(ctx context.Context, ref string, st Streams, noStdin, sigProxy bool) (AttachResult, error) {
 	c, err := e.Lookup(ref)
 	if err != nil {
 		return AttachResult{}, err
 	}
 	if !IsRunning(c) {
 		return AttachResult{}, fmt.Errorf("you cannot attach to a stopped container, start it first")
+	}
+	if sigProxy {
+		sigs := relaySignals(c.Tty, func(s unix.Signal) { _ = e.Runtime.Kill(c.ID, s, false) })
+		defer signal.Stop(sigs)
 	}
 	return e.attachSession(ctx, c.ID, st, c.Tty, c.OpenStdin && !noStdin, nil)
 }

@@ -442,6 +442,13 @@ func (e *Engine) Kill(ctx context.Context, ref, signal string) error {
 		return err
 	}
 	e.emit(c, "kill", map[string]string{"signal": strconv.Itoa(int(sig))})
+	if c.State.Status == state.Paused && sig == unix.SIGKILL {
+		// A frozen process cannot die: thaw it, as Docker does (it stays
+		// paused for other signals, which wait for unpause).
+		if cg, err := e.cgroupOf(c); err == nil {
+			_ = cg.Thaw()
+		}
+	}
 	if sig == unix.SIGKILL {
 		// As Docker: once kill returns, the container is recorded dead
 		// (or restarting), so `kill X; rm X` and `kill X; start X` work.
@@ -578,10 +585,10 @@ func (e *Engine) Rename(ref, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := state.ValidateName(name); err != nil {
-		return err
+	if name == "" {
+		return errors.New("neither old nor new names may be empty")
 	}
-	if err := e.Containers.ReserveName(name, c.ID); err != nil {
+	if _, err := e.reserveName(name, c.ID); err != nil {
 		return err
 	}
 	old := c.Name

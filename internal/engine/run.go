@@ -122,6 +122,21 @@ func (e *Engine) prepare(ctx context.Context, o *RunOptions) (_ *prepared, err e
 		return nil, err
 	}
 	id := state.NewID()
+	// The record itself is written once, complete, after the spec; until
+	// then the directory names its maker, so that `system prune` and a
+	// later run wanting the same name leave it alone while this command
+	// lives, and clean it up (or take the name) if it dies.
+	if err := e.Containers.MakeDir(id); err != nil {
+		return nil, err
+	}
+	if err := writeMaker(e.Containers.Dir(id)); err != nil {
+		_ = os.RemoveAll(e.Containers.Dir(id))
+		return nil, err
+	}
+	// Undone last of all: a failed first container leaves no bridge,
+	// table or parent cgroup behind either.
+	p.undo = append(p.undo, e.releaseIdle)
+	p.undo = append(p.undo, func() { _ = os.RemoveAll(e.Containers.Dir(id)) })
 	name, err := e.reserveName(o.Name, id)
 	if err != nil {
 		return nil, err
@@ -139,21 +154,6 @@ func (e *Engine) prepare(ctx context.Context, o *RunOptions) (_ *prepared, err e
 	if o.StopSignal != "" {
 		rec.StopSignal = o.StopSignal
 	}
-	// The record itself is written once, complete, after the spec; until
-	// then the directory names its maker, so that `system prune` leaves it
-	// alone while this command lives and cleans it up if it dies.
-	if err := e.Containers.MakeDir(id); err != nil {
-		return nil, err
-	}
-	if err := writeMaker(e.Containers.Dir(id)); err != nil {
-		_ = os.RemoveAll(e.Containers.Dir(id))
-		return nil, err
-	}
-	// Undone last of all: a failed first container leaves no bridge,
-	// table or parent cgroup behind either.
-	p.undo = append(p.undo, e.releaseIdle)
-	p.undo = append(p.undo, func() { _ = os.RemoveAll(rec.Dir) })
-
 	if err := e.prepareUserns(o, rec.Dir); err != nil {
 		return nil, err
 	}
@@ -198,7 +198,12 @@ func (e *Engine) reserveName(name, id string) (string, error) {
 		if err := state.ValidateName(name); err != nil {
 			return "", err
 		}
-		return name, e.Containers.ReserveName(name, id)
+		for try := 0; ; try++ {
+			err := e.Containers.ReserveName(name, id)
+			if !errors.Is(err, state.ErrNameInUse) || try == 2 || !e.releaseStaleName(name) {
+				return name, err
+			}
+		}
 	}
 	for i := 0; ; i++ {
 		n := state.RandomName(i)
@@ -207,6 +212,24 @@ func (e *Engine) reserveName(name, id string) (string, error) {
 			return n, err
 		}
 	}
+}
+
+// releaseStaleName frees name if the container holding it does not exist
+// and is not being made: its run was killed before it wrote the record.
+// It reports whether the name was freed.
+func (e *Engine) releaseStaleName(name string) bool {
+	holder, err := e.Containers.NameHolder(name)
+	if err != nil || !e.staleHolder(holder) {
+		return false
+	}
+	e.Containers.ReleaseName(name, holder)
+	return true
+}
+
+// staleHolder: no record and no live maker (run, create) for id.
+func (e *Engine) staleHolder(id string) bool {
+	_, err := e.Containers.Get(id)
+	return errors.Is(err, state.ErrNotFound) && !makerAlive(e.Containers.Dir(id))
 }
 
 // mountRootfs mounts a container's overlay; a --rm container's is

@@ -228,6 +228,14 @@ func (e *Engine) repairLeftovers() []string {
 			fixed = append(fixed, "container directory "+ent.Name()[:12])
 		}
 	}
+	// Names held by containers that never got a record (a run killed
+	// early) and are not being made.
+	for name, id := range e.Containers.Names() {
+		if e.staleHolder(id) {
+			e.Containers.ReleaseName(name, id)
+			fixed = append(fixed, "name "+name)
+		}
+	}
 	// Runtime state and cgroups of containers that are gone.
 	for _, id := range e.runtimeDirs() {
 		if !known[id] {

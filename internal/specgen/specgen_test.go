@@ -39,8 +39,8 @@ func TestResolveUser(t *testing.T) {
 		{"root", 0, 0, nil, "/root", false},
 		{"app", 1000, 1000, []uint32{50, 100}, "/home/app", false},
 		{"1000", 1000, 1000, []uint32{50, 100}, "/home/app", false},
-		{"app:staff", 1000, 50, []uint32{100}, "/home/app", false},
-		{"1000:7", 1000, 7, []uint32{50, 100}, "/home/app", false},
+		{"app:staff", 1000, 50, nil, "/home/app", false}, // an explicit group: no supplementary ones (Docker, runc)
+		{"1000:7", 1000, 7, nil, "/home/app", false},
 		{"4242", 4242, 0, nil, "/", false},
 		{"ghost", 0, 0, nil, "", true},
 		{"app:ghosts", 0, 0, nil, "", true},

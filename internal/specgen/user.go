@@ -32,7 +32,8 @@ type groupEntry struct {
 // ResolveUser turns a Docker --user value ("", "uid", "name", "uid:gid",
 // "name:group") into ids, reading the image's /etc/passwd and /etc/group
 // inside rootfs (symlinks resolved within it). Supplementary groups are the
-// groups that list the user, as Docker does.
+// groups that list the user, as Docker does, and only when no group is
+// given ("name:group" means that group alone).
 func ResolveUser(rootfs, spec string) (*User, error) {
 	if spec == "" {
 		spec = "0"
@@ -73,7 +74,7 @@ func ResolveUser(rootfs, spec string) (*User, error) {
 		}
 		u.GID = gid
 	}
-	if name != "" {
+	if name != "" && !hasGroup {
 		for _, g := range groups {
 			for _, m := range g.members {
 				if m == name && g.gid != u.GID {

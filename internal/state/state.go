@@ -139,6 +139,27 @@ func (s *Store) ReserveName(name, id string) error {
 	return nil
 }
 
+// NameHolder returns the ID that holds name.
+func (s *Store) NameHolder(name string) (string, error) {
+	b, err := os.ReadFile(s.namePath(name))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// Names returns every reserved name with the ID holding it.
+func (s *Store) Names() map[string]string {
+	ents, _ := os.ReadDir(filepath.Join(s.dir, "names"))
+	out := map[string]string{}
+	for _, e := range ents {
+		if id, err := s.NameHolder(e.Name()); err == nil {
+			out[e.Name()] = id
+		}
+	}
+	return out
+}
+
 // ReleaseName frees name if id holds it.
 func (s *Store) ReleaseName(name, id string) {
 	b, err := os.ReadFile(s.namePath(name))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -218,4 +219,79 @@ func countMountsUnder(t *testing.T, dir string) int {
 		}
 	}
 	return n
+}
+
+// A `run --name N` killed before it wrote its record leaves no container,
+// so the name is free again: the next run takes it (and prune frees it).
+func TestRunKilledEarlyFreesItsName(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for i, d := range []time.Duration{0, 1, 2, 3, 4, 6, 8, 10, 12} {
+		name := "early" + strconv.Itoa(i)
+		c := e.command(context.Background(), "run", "--network", "none", "--name", name, "busybox", "true")
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(d * time.Millisecond)
+		_ = syscall.Kill(c.Process.Pid, syscall.SIGKILL)
+		_ = c.Wait()
+		if out := e.mustRun(t, "ps", "-a", "-q", "--filter", "name=^"+name+"$").Stdout; strings.TrimSpace(out) != "" {
+			continue // it got as far as its record: the name is rightly taken
+		}
+		if r := e.run(t, "run", "--rm", "--network", "none", "--name", name, "busybox", "true"); r.Code != 0 {
+			t.Errorf("killed after %v: its name stays taken by no container: %s", d*time.Millisecond, r)
+		}
+	}
+	e.mustRun(t, "system", "prune", "-f")
+}
+
+// kill of a paused container kills it at once (the cgroup is thawed), as
+// Docker's does.
+func TestKillPaused(t *testing.T) {
+	t.Parallel()
+	e := defaultEnv
+	id := e.detached(t, "--network", "none", "busybox", "sleep", "60")
+	e.mustRun(t, "pause", id)
+	start := time.Now()
+	e.mustRun(t, "kill", id)
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("kill of a paused container took %s", took)
+	}
+	if st := e.field(t, id, "{{.State.Status}} {{.State.ExitCode}}"); st != "exited 137" {
+		t.Errorf("after kill of a paused container: %q", st)
+	}
+}
+
+// -it needs a terminal on stdin, as with Docker: refused before anything
+// is made.
+func TestInteractiveTTYNeedsTerminal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	r := e.exec(t, "hi\n", defaultTimeout, "run", "-it", "--rm", "--network", "none", "busybox", "cat")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "the input device is not a TTY") {
+		t.Errorf("run -it with a pipe on stdin: %s", r)
+	}
+	if out := e.mustRun(t, "ps", "-a", "-q").Stdout; strings.TrimSpace(out) != "" {
+		t.Errorf("the refused run left a container: %q", out)
+	}
+}
+
+// attach proxies the signals it gets to the container (--sig-proxy, on by
+// default), as Docker's does.
+func TestAttachSigProxy(t *testing.T) {
+	t.Parallel()
+	e := defaultEnv
+	id := e.detached(t, "--network", "none", "busybox", "sh", "-c", `trap "echo gotint; exit 5" INT; while :; do sleep 0.1; done`)
+	c := e.command(context.Background(), "attach", id)
+	var out strings.Builder
+	c.Stdout = &out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	_ = c.Process.Signal(syscall.SIGINT)
+	_ = c.Wait()
+	if code := c.ProcessState.ExitCode(); code != 5 || !strings.Contains(out.String(), "gotint") {
+		t.Errorf("attach got SIGINT: exit %d, output %q", code, out.String())
+	}
 }

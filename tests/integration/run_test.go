@@ -292,6 +292,14 @@ func TestRunUser(t *testing.T) {
 					t.Errorf("want supplementary group %d: %s", g, r)
 				}
 			}
+			// An explicit group is the only one, as with Docker and runc.
+			if strings.Contains(tc.user, ":") {
+				for g := range groups {
+					if g != tc.gid {
+						t.Errorf("-u %s: supplementary group %d: %s", tc.user, g, r)
+					}
+				}
+			}
 		})
 	}
 	t.Run("cannot write root's files", func(t *testing.T) {
