@@ -133,7 +133,7 @@ func (a *app) rootCommand() *cobra.Command {
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			a.setupLogging(cmd.ErrOrStderr())
 			if a.g.trace {
-				a.g.span = trace.NewRoot("cocin " + cmd.Name())
+				a.g.span = trace.NewRoot(cmd.CommandPath())
 			}
 			return nil
 		},

@@ -10,7 +10,9 @@ import (
 	"syscall"
 
 	"github.com/cocin-dev/cocin/internal/cgroups"
+	"github.com/cocin-dev/cocin/internal/image"
 	"github.com/cocin-dev/cocin/internal/layer"
+	digest "github.com/opencontainers/go-digest"
 )
 
 // DiskUsage is one row of `system df`.
@@ -36,15 +38,7 @@ func (e *Engine) DiskUsage() ([]DiskUsage, error) {
 	for _, c := range ctrs {
 		used[c.ImageID] = true
 	}
-	iu := DiskUsage{Type: "Images", Total: len(imgs)}
-	for _, img := range imgs {
-		iu.Size += img.Size
-		if used[img.ID.String()] {
-			iu.Active++
-		} else {
-			iu.Reclaimable += img.Size
-		}
-	}
+	iu := e.imageUsage(imgs, used)
 	cu := DiskUsage{Type: "Containers", Total: len(ctrs)}
 	for _, c := range ctrs {
 		size := dirSize(filepath.Join(c.Dir, "upper"))
@@ -62,6 +56,36 @@ func (e *Engine) DiskUsage() ([]DiskUsage, error) {
 	// cocin has no builder: its build cache is always empty, shown as
 	// Docker shows an empty one.
 	return []DiskUsage{iu, cu, vu, {Type: "Build Cache"}}, nil
+}
+
+// imageUsage is the Images row. A layer several images share is counted
+// once, as Docker does, and is reclaimable only if no image in use has it.
+func (e *Engine) imageUsage(imgs []*image.Image, used map[string]bool) DiskUsage {
+	iu := DiskUsage{Type: "Images", Total: len(imgs)}
+	size := map[digest.Digest]int64{}
+	inUse := map[digest.Digest]bool{}
+	for _, img := range imgs {
+		active := used[img.ID.String()]
+		if active {
+			iu.Active++
+		}
+		for _, chain := range layer.ChainIDs(img.DiffIDs) {
+			if _, seen := size[chain]; !seen {
+				size[chain] = 0
+				if info, err := e.Layers.Get(chain); err == nil {
+					size[chain] = info.Size
+				}
+			}
+			inUse[chain] = inUse[chain] || active
+		}
+	}
+	for chain, n := range size {
+		iu.Size += n
+		if !inUse[chain] {
+			iu.Reclaimable += n
+		}
+	}
+	return iu
 }
 
 // volumeUsage is the Local Volumes row: a volume some container (running

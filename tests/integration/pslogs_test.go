@@ -175,7 +175,15 @@ func TestSystemDfVolumesAndPruneSpace(t *testing.T) {
 	}
 	// An image of its own layer frees its layer; one sharing busybox's
 	// layer frees only its config and manifest.
+	dfImages := func() string {
+		return regexp.MustCompile(`(?m)^Images\s+\d+\s+\d+\s+(\S+)`).FindStringSubmatch(e.mustRun(t, "system", "df").Stdout + "Images 0 0 none")[1]
+	}
+	before := dfImages()
 	e.mustRun(t, "import", busyboxTar, "same")
+	// A layer two images share counts once, as with Docker.
+	if after := dfImages(); after != before {
+		t.Errorf("system df Images size %s with a second image of the same layer, %s before", after, before)
+	}
 	if got := reclaimed(t, e.mustRun(t, "image", "prune", "-a", "-f").Stdout); got == 0 || got > 10e3 {
 		t.Errorf("image prune of an image sharing its layer reclaimed %.0f bytes", got)
 	}
