@@ -195,10 +195,13 @@ func (m *monitor) afterExit(code int) {
 	for {
 		delay, again := m.shouldRestart(code)
 		if !again {
-			m.hub.finish(code)
+			// --rm: removed before the attached client hears the exit,
+			// so that `run --rm -it` returns with the container gone
+			// (its name free), as Docker's does.
 			if m.rec.AutoRemove {
 				_ = m.e.removeContainer(context.Background(), m.rec)
 			}
+			m.hub.finish(code)
 			return
 		}
 		m.markRestarting()

@@ -295,3 +295,24 @@ func TestAttachSigProxy(t *testing.T) {
 		t.Errorf("attach got SIGINT: exit %d, output %q", code, out.String())
 	}
 }
+
+// `run -it --rm` returns once the container is removed, as Docker's: its
+// name is free for the very next run.
+func TestRunInteractiveRmReturnsRemoved(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for i := 0; i < 3; i++ {
+		s := e.startPTY(t, "run", "-it", "--rm", "--name", "again", "busybox", "true")
+		if code := s.Wait(defaultTimeout); code != 0 {
+			t.Fatalf("run -it --rm #%d: exit %d: %s", i, code, s.Output())
+		}
+		// The last container's removal also releases the cgroup parent:
+		// that is the very end of it.
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/pids", e.CgroupParent)); err == nil {
+			t.Fatalf("run -it --rm #%d returned before the removal ended (cgroup parent still there)", i)
+		}
+		if out := e.mustRun(t, "ps", "-a", "-q").Stdout; strings.TrimSpace(out) != "" {
+			t.Fatalf("run -it --rm #%d returned before the container was removed: %q", i, out)
+		}
+	}
+}
