@@ -144,13 +144,12 @@ func starting(c *state.Container) bool { return !IsRunning(c) && c.Owner > 0 }
 // claim records the calling process as the one starting container id, so
 // that its death before the start is recorded can be repaired.
 func (e *Engine) claim(id string) error {
-	me := os.Getpid()
-	start, err := runtime.PidStartTime(me)
+	me, err := self()
 	if err != nil {
 		return err
 	}
 	_, err = e.Containers.Update(id, func(c *state.Container) error {
-		c.Owner, c.OwnerStart = me, start
+		c.Owner, c.OwnerStart = me.pid, me.start
 		return nil
 	})
 	return err
@@ -377,10 +376,9 @@ func (e *Engine) signalAndWait(ctx context.Context, c *state.Container, pid int,
 // the record if the owner is gone without doing so.
 func (e *Engine) waitRecorded(c *state.Container) {
 	if c.Owner > 0 {
-		deadline := time.Now().Add(10 * time.Second)
 		_ = e.awaitRecord(c, func(cur *state.Container) bool {
-			return (!IsRunning(cur) && !starting(cur)) || cur.State.Status == state.Restarting || time.Now().After(deadline)
-		}, time.Until(deadline))
+			return (!IsRunning(cur) && !starting(cur)) || cur.State.Status == state.Restarting
+		}, 10*time.Second)
 	}
 	e.refresh(c)
 }

@@ -436,12 +436,11 @@ func (m *monitor) shouldRestart(code int) (time.Duration, bool) {
 // owner: recordExit cleared the owner, and without one the next command's
 // refresh would take the back-off for a dead monitor.
 func (m *monitor) markRestarting() {
-	me := os.Getpid()
-	start, _ := runtime.PidStartTime(me)
+	me, _ := self()
 	_, _ = m.e.Containers.Update(m.rec.ID, func(c *state.Container) error {
 		if c.State.Status == state.Exited && !c.ManuallyStopped {
 			c.State.Status = state.Restarting
-			c.Owner, c.OwnerStart = me, start
+			c.Owner, c.OwnerStart = me.pid, me.start
 		}
 		return nil
 	})
@@ -481,11 +480,10 @@ func (m *monitor) remountIfWanted() (bool, error) {
 
 // recordStart marks the container running with this process as its owner.
 func (e *Engine) recordStart(id string, pid int) {
-	me := os.Getpid()
-	start, _ := runtime.PidStartTime(me)
+	me, _ := self()
 	c, err := e.Containers.Update(id, func(c *state.Container) error {
 		c.State = state.State{Status: state.Running, Pid: pid, StartedAt: time.Now().UTC()}
-		c.Owner, c.OwnerStart = me, start
+		c.Owner, c.OwnerStart = me.pid, me.start
 		return nil
 	})
 	if err == nil {

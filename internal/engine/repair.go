@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/cocin-dev/cocin/internal/events"
@@ -31,13 +32,25 @@ func (e *Engine) releaseCgroup(c *state.Container) {
 // "PID STARTTIME".
 const makerFile = "maker"
 
-func writeMaker(dir string) error {
+// self is this process as records name an owner or a maker: its pid and
+// start time (a reused pid has another), read once per process.
+var self = sync.OnceValues(func() (ident, error) {
 	pid := os.Getpid()
 	start, err := runtime.PidStartTime(pid)
+	return ident{pid, start}, err
+})
+
+type ident struct {
+	pid   int
+	start uint64
+}
+
+func writeMaker(dir string) error {
+	me, err := self()
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, makerFile), []byte(fmt.Sprintf("%d %d", pid, start)), 0o600)
+	return os.WriteFile(filepath.Join(dir, makerFile), []byte(fmt.Sprintf("%d %d", me.pid, me.start)), 0o600)
 }
 
 // makerAlive reports whether the command that made a container directory

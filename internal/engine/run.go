@@ -181,10 +181,11 @@ func (e *Engine) prepare(ctx context.Context, o *RunOptions) (_ *prepared, err e
 	// The record names this command as the one starting the container
 	// (the monitor takes over for run -d, create lets go): if it is
 	// killed half-way, the next command undoes what it left.
-	rec.Owner = os.Getpid()
-	if rec.OwnerStart, err = runtime.PidStartTime(rec.Owner); err != nil {
+	me, err := self()
+	if err != nil {
 		return nil, err
 	}
+	rec.Owner, rec.OwnerStart = me.pid, me.start
 	if err := e.Containers.Write(rec); err != nil {
 		return nil, err
 	}
