@@ -166,7 +166,21 @@ func (a *app) rootCommand() *cobra.Command {
 		a.networkCommand(),
 	)
 	root.AddCommand(runtimecli.Command())
+	groupsRefuseUnknown(root)
 	return root
+}
+
+// groupsRefuseUnknown makes a command group (network, volume, ...) fail
+// on an unknown subcommand, exit 1 as with Docker; cobra would print the
+// group's help and exit 0. Without arguments the help is printed.
+func groupsRefuseUnknown(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		if c.HasSubCommands() && !c.Runnable() {
+			c.Args = cobra.NoArgs
+			c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		}
+		groupsRefuseUnknown(c)
+	}
 }
 
 func (a *app) setupLogging(w io.Writer) {

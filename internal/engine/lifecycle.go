@@ -244,24 +244,93 @@ func (e *Engine) Start(ctx context.Context, ref string) (*state.Container, error
 	if err != nil {
 		return nil, err
 	}
-	if IsRunning(c) || starting(c) {
+	// Claimed under the record's lock: of two starts at once, one starts
+	// the container and the other waits for it, as with Docker.
+	me, err := self()
+	if err != nil {
+		return nil, err
+	}
+	busy := false
+	c, err = e.Containers.Update(c.ID, func(c *state.Container) error {
+		if busy = IsRunning(c) || starting(c); !busy {
+			c.ManuallyStopped = false
+			c.Owner, c.OwnerStart = me.pid, me.start
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if busy {
+		if c = e.settled(c); c == nil {
+			return nil, fmt.Errorf("%w: %s", state.ErrNotFound, ref)
+		}
 		return c, nil
 	}
-	if err := e.remountFor(c); err != nil {
+	if err := e.remountFor(c); err == nil {
+		err = e.startMonitor(ctx, c.ID, false, false)
+	} else {
+		e.letGo(c.ID)
 		return nil, err
 	}
-	if _, err := e.Containers.Update(c.ID, func(c *state.Container) error {
-		c.ManuallyStopped = false
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	if err := e.startMonitor(ctx, c.ID, false, false); err != nil {
-		// The monitor undid its part, or never started: release the mount.
+	if err != nil {
+		// The monitor undid its part, or never started: release the
+		// mount and the claim.
 		_ = e.unmountRootfs(c)
+		e.letGo(c.ID)
 		return nil, err
 	}
 	return e.Containers.Get(c.ID)
+}
+
+// letGo clears the claim of this process on container id (a start that
+// failed before the monitor took over).
+func (e *Engine) letGo(id string) {
+	me, _ := self()
+	_, _ = e.Containers.Update(id, func(c *state.Container) error {
+		if !IsRunning(c) && c.Owner == me.pid && c.OwnerStart == me.start {
+			c.Owner, c.OwnerStart = 0, 0
+		}
+		return nil
+	})
+}
+
+// settled waits (at most 10 s) until no command is starting c any more:
+// the start ran it or failed. It returns the record then, nil if it is
+// gone.
+func (e *Engine) settled(c *state.Container) *state.Container {
+	if !starting(c) {
+		return c
+	}
+	cur := e.awaitRecord(c, func(cur *state.Container) bool { return !starting(cur) }, 10*time.Second)
+	if cur == nil {
+		return nil
+	}
+	return e.refresh(cur)
+}
+
+// stopManually marks the container stopped by its user (stop, kill, rm
+// -f): its restart policy is off until the next start, and one in its
+// restart back-off is stopped now, its sleeping monitor woken to exit.
+func (e *Engine) stopManually(id string, also func(*state.Container)) (*state.Container, error) {
+	var owner int
+	var ownerStart uint64
+	c, err := e.Containers.Update(id, func(c *state.Container) error {
+		c.ManuallyStopped = true
+		if c.State.Status == state.Restarting {
+			owner, ownerStart = c.Owner, c.OwnerStart
+			c.State.Status = state.Exited
+			c.Owner, c.OwnerStart = 0, 0
+		}
+		if also != nil {
+			also(c)
+		}
+		return nil
+	})
+	if owner > 0 {
+		_ = runtime.SignalProcess(owner, ownerStart, unix.SIGUSR1)
+	}
+	return c, err
 }
 
 func (e *Engine) remountFor(c *state.Container) error {
@@ -301,20 +370,11 @@ func (e *Engine) Stop(ctx context.Context, ref string, o StopOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err = e.Containers.Update(c.ID, func(c *state.Container) error {
-		c.ManuallyStopped = true
-		// In its restart back-off nothing runs: it is stopped now (the
-		// monitor, waking, sees ManuallyStopped and exits).
-		if c.State.Status == state.Restarting {
-			c.State.Status = state.Exited
-			c.Owner, c.OwnerStart = 0, 0
-		}
-		return nil
-	})
-	if err != nil {
+	if c, err = e.stopManually(c.ID, nil); err != nil {
 		return err
 	}
-	if !IsRunning(c) && !starting(c) {
+	// A start under way is let finish, then stopped.
+	if c = e.settled(c); c == nil || !IsRunning(c) {
 		return nil
 	}
 	sigName := o.Signal
@@ -340,11 +400,6 @@ func (e *Engine) Stop(ctx context.Context, ref string, o StopOptions) error {
 }
 
 func (e *Engine) stopProcess(ctx context.Context, c *state.Container, sig unix.Signal, timeout time.Duration) error {
-	// A monitor sleeping out a restart back-off is woken to see the stop
-	// now, rather than up to a minute later.
-	if c.State.Status == state.Restarting && runtime.ProcessAlive(c.Owner, c.OwnerStart) {
-		_ = runtime.SignalProcess(c.Owner, c.OwnerStart, unix.SIGUSR1)
-	}
 	st, err := e.Runtime.State(c.ID)
 	if err == nil && st.Pid > 0 {
 		if st.Status == "paused" {
@@ -423,15 +478,22 @@ func (e *Engine) Kill(ctx context.Context, ref, signal string) error {
 	if err != nil {
 		return err
 	}
-	if c.State.Status == state.Restarting {
-		return fmt.Errorf("cannot kill container %s: container is restarting, wait until the container is running", ref)
-	}
-	if !IsRunning(c) {
-		return fmt.Errorf("cannot kill container %s: container is not running", ref)
-	}
 	sig, err := ParseSignal(signal, unix.SIGKILL)
 	if err != nil {
 		return err
+	}
+	// A start under way is let finish, then killed.
+	if c = e.settled(c); c == nil || !IsRunning(c) {
+		return fmt.Errorf("cannot kill container %s: container is not running", ref)
+	}
+	// As Docker: a killed container is not restarted by its policy, and
+	// one in its restart back-off just stays stopped.
+	if c, err = e.stopManually(c.ID, nil); err != nil {
+		return err
+	}
+	if !IsRunning(c) {
+		e.emit(c, "kill", map[string]string{"signal": strconv.Itoa(int(sig))})
+		return nil
 	}
 	_, end := trace.Step(ctx, "send "+unix.SignalName(sig))
 	err = e.Runtime.Kill(c.ID, sig, false)
@@ -473,7 +535,13 @@ func (e *Engine) Remove(ctx context.Context, ref string, o RemoveOptions) error 
 		if !o.Force {
 			return fmt.Errorf("cannot remove container %s: container is running: stop the container before removing or force remove", ref)
 		}
-		_, _ = e.Containers.Update(c.ID, func(c *state.Container) error { c.ManuallyStopped = true; c.AutoRemove = false; return nil })
+		c, err = e.stopManually(c.ID, func(c *state.Container) { c.AutoRemove = false })
+		if err != nil {
+			return err
+		}
+		if c = e.settled(c); c == nil {
+			return fmt.Errorf("%w: %s", state.ErrNotFound, ref)
+		}
 		if err := e.stopProcess(ctx, c, unix.SIGKILL, 0); err != nil {
 			return err
 		}
@@ -538,10 +606,16 @@ func (e *Engine) Pause(ref string) error {
 	if err != nil {
 		return err
 	}
-	if c.State.Status == state.Paused {
-		return fmt.Errorf("container %s is already paused", ref)
+	if c = e.settled(c); c == nil {
+		return fmt.Errorf("%w: %s", state.ErrNotFound, ref)
 	}
-	if c.State.Status != state.Running {
+	switch c.State.Status {
+	case state.Paused:
+		return fmt.Errorf("container %s is already paused", ref)
+	case state.Restarting:
+		return fmt.Errorf("container %s is restarting, wait until the container is running", ref)
+	case state.Running:
+	default:
 		return fmt.Errorf("container %s is not running", ref)
 	}
 	cg, err := e.cgroupOf(c)

@@ -56,12 +56,6 @@ func TestKillWaitsForTheRecordedExit(t *testing.T) {
 	if st := e.field(t, b, "{{.State.Status}}"); st != "running" {
 		t.Errorf("kill then start: %q", st)
 	}
-	// A restarting container cannot be killed (nothing runs), as Docker says.
-	c := e.detached(t, "--network", "none", "--restart", "always", "busybox", "false")
-	waitUntil(t, 5*time.Second, "restarting", func() bool { return e.field(t, c, "{{.State.Status}}") == "restarting" })
-	if r := e.run(t, "kill", c); r.Code != 1 || !strings.Contains(r.Stderr, "is restarting") {
-		t.Errorf("kill of a restarting container: %s", r)
-	}
 }
 
 // `cocin run` killed at any point leaves a record that is true, and
@@ -313,6 +307,70 @@ func TestRunInteractiveRmReturnsRemoved(t *testing.T) {
 		}
 		if out := e.mustRun(t, "ps", "-a", "-q").Stdout; strings.TrimSpace(out) != "" {
 			t.Fatalf("run -it --rm #%d returned before the container was removed: %q", i, out)
+		}
+	}
+}
+
+// Commands that meet a start under way wait for it, as Docker's wait on
+// the container's lock: two starts both succeed, a stop or kill right
+// after a start stops the container.
+func TestCommandsDuringStart(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	trapTERM := []string{"sh", "-c", `trap "exit 3" TERM; while :; do sleep 0.05; done`}
+	for i, second := range [][]string{{"start"}, {"stop", "-t", "1"}, {"kill"}, {"restart", "-t", "1"}} {
+		id := strings.TrimSpace(e.mustRun(t, append([]string{"create", "--network", "none", "busybox"}, trapTERM...)...).Stdout)
+		first := e.command(context.Background(), "start", id)
+		if err := first.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(5+5*i) * time.Millisecond)
+		start := time.Now()
+		r := e.run(t, append(second, id)...)
+		took := time.Since(start)
+		if err := first.Wait(); err != nil {
+			t.Errorf("start beside %v: %v", second, err)
+		}
+		if r.Code != 0 || took > 5*time.Second {
+			t.Errorf("%v during start: %s after %s", second, r, took)
+		}
+		want := map[string]string{"start": "running", "stop": "exited", "kill": "exited", "restart": "running"}[second[0]]
+		waitUntil(t, 5*time.Second, "final state", func() bool { return e.field(t, id, "{{.State.Status}}") == want })
+		e.mustRun(t, "rm", "-f", id)
+	}
+}
+
+// kill stops a container for good, as Docker's: its restart policy does
+// not bring it back, and one in its restart back-off stays stopped.
+func TestKillSuspendsRestartPolicy(t *testing.T) {
+	t.Parallel()
+	e := defaultEnv
+	id := e.detached(t, "--network", "none", "--restart", "always", "busybox", "sleep", "60")
+	e.mustRun(t, "kill", id)
+	time.Sleep(1500 * time.Millisecond)
+	if st := e.field(t, id, "{{.State.Status}} {{.State.ExitCode}}"); st != "exited 137" {
+		t.Errorf("killed container with --restart always: %q", st)
+	}
+	e.mustRun(t, "rm", id)
+
+	id = e.detached(t, "--network", "none", "--restart", "always", "busybox", "false")
+	waitUntil(t, 5*time.Second, "restarting", func() bool { return e.field(t, id, "{{.State.Status}}") == "restarting" })
+	if r := e.run(t, "pause", id); r.Code != 1 || !strings.Contains(r.Stderr, "is restarting") {
+		t.Errorf("pause of a restarting container: %s", r)
+	}
+	e.mustRun(t, "kill", id)
+	time.Sleep(1500 * time.Millisecond)
+	if st := e.field(t, id, "{{.State.Status}}"); st != "exited" {
+		t.Errorf("kill in the restart back-off: %q", st)
+	}
+}
+
+// An unknown subcommand of a command group fails, as with Docker.
+func TestUnknownSubcommand(t *testing.T) {
+	t.Parallel()
+	for _, group := range []string{"network", "volume", "image", "system"} {
+		if r := defaultEnv.run(t, group, "nosuch"); r.Code != 1 || !strings.Contains(r.Stderr, "unknown command") {
+			t.Errorf("%s nosuch: %s", group, r)
 		}
 	}
 }
