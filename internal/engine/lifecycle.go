@@ -267,13 +267,11 @@ func (e *Engine) Start(ctx context.Context, ref string) (*state.Container, error
 		}
 		return c, nil
 	}
-	if err := e.remountFor(c); err == nil {
-		err = e.startMonitor(ctx, c.ID, false, false)
-	} else {
+	if err := e.remountFor(c); err != nil {
 		e.letGo(c.ID)
 		return nil, err
 	}
-	if err != nil {
+	if err := e.startMonitor(ctx, c.ID, false, false); err != nil {
 		// The monitor undid its part, or never started: release the
 		// mount and the claim.
 		_ = e.unmountRootfs(c)
