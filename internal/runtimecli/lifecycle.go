@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/cocin-dev/cocin/internal/cgroups"
 	"net"
 	"os"
 	"os/signal"
@@ -135,7 +136,7 @@ func (a *app) create(ctx context.Context, id string, o *createFlags) (c *runtime
 	if o.pidFile != "" {
 		if err := writePidFile(o.pidFile, c.Pid); err != nil {
 			c.Close()
-			_ = rt.Delete(id, true)
+			_ = deleteTidy(rt, id, true)
 			return nil, err
 		}
 	}
@@ -205,7 +206,7 @@ func (a *app) run(ctx context.Context, id string, o *createFlags, detach bool) e
 	rt := a.runtime()
 	if err := rt.Start(id); err != nil {
 		c.Close()
-		_ = rt.Delete(id, true)
+		_ = deleteTidy(rt, id, true)
 		return err
 	}
 	if detach {
@@ -214,7 +215,7 @@ func (a *app) run(ctx context.Context, id string, o *createFlags, detach bool) e
 	}
 	if err := c.Started(); err != nil {
 		_, _ = c.Wait()
-		_ = rt.Delete(id, true)
+		_ = deleteTidy(rt, id, true)
 		return err
 	}
 	sigs := make(chan os.Signal, 16)
@@ -228,7 +229,7 @@ func (a *app) run(ctx context.Context, id string, o *createFlags, detach bool) e
 	}()
 	code, err := c.Wait()
 	signal.Stop(sigs)
-	if derr := rt.Delete(id, true); err == nil {
+	if derr := deleteTidy(rt, id, true); err == nil {
 		err = derr
 	}
 	if err != nil {
@@ -244,7 +245,7 @@ func (a *app) deleteCommand() *cobra.Command {
 		Short: "Remove a stopped container (with --force, any container)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			err := a.runtime().Delete(args[0], force)
+			err := deleteTidy(a.runtime(), args[0], force)
 			if force && errors.Is(err, runtime.ErrNotExist) {
 				return nil
 			}
@@ -293,4 +294,17 @@ func parseSignal(s string) (unix.Signal, error) {
 		return sig, nil
 	}
 	return 0, fmt.Errorf("invalid signal %q", s)
+}
+
+// deleteTidy deletes a container, then the runtime's default cgroup parent
+// if no container is left in it: a container without cgroupsPath goes
+// below that parent ("cocin", or COCIN_CGROUP_PARENT), which would else
+// stay on the host after the last one (runc puts such a container at the
+// hierarchy's root instead). A busy parent is left alone.
+func deleteTidy(rt *runtime.Runtime, id string, force bool) error {
+	err := rt.Delete(id, force)
+	if err == nil {
+		_ = cgroups.RemoveParent(rt.DefaultCgroupParent)
+	}
+	return err
 }
