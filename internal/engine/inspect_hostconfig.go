@@ -71,11 +71,11 @@ func (e *Engine) hostConfig(c *state.Container, spec *specs.Spec, o *RunOptions)
 		LogConfig:   LogConfig{Type: "k8s-file", Config: c.LogOptions},
 		NetworkMode: networkMode(n.Network), PortBindings: portBindings(c),
 		RestartPolicy: c.RestartPolicy, AutoRemove: c.AutoRemove,
-		Binds: binds(st.Volumes), VolumesFrom: st.VolumesFrom, Tmpfs: tmpfsMap(st.Tmpfs),
+		Binds: binds(st.Volumes), VolumesFrom: st.VolumesFrom, Tmpfs: splitMap(st.Tmpfs, ":"),
 		ReadonlyRootfs: st.ReadOnly,
 		CapAdd:         sec.CapAdd, CapDrop: sec.CapDrop, Privileged: sec.Privileged,
 		SecurityOpt: sec.SecurityOpts, DeviceCgroupRules: sec.DeviceCgroupRules,
-		Devices: devices(sec.Devices), Ulimits: ulimits(sec.Ulimits), Sysctls: keyValues(sec.Sysctls),
+		Devices: devices(sec.Devices), Ulimits: ulimits(sec.Ulimits), Sysctls: splitMap(sec.Sysctls, "="),
 		DNS: nonNilStrings(n.DNS), DNSOptions: []string{}, DNSSearch: nonNilStrings(n.DNSSearch),
 		ExtraHosts: n.AddHosts, PublishAllPorts: n.PublishAll,
 		CgroupParent: e.cfg.CgroupParent, Limits: limitsView(o.Resources),
@@ -130,25 +130,15 @@ func binds(volumes []string) []string {
 	return out
 }
 
-func tmpfsMap(list []string) map[string]string {
+// splitMap turns "key<sep>value" entries (--tmpfs DST:OPTS, --sysctl
+// K=V) into a map; nil when there are none, as Docker shows them.
+func splitMap(list []string, sep string) map[string]string {
 	if len(list) == 0 {
 		return nil
 	}
 	out := map[string]string{}
-	for _, t := range list {
-		dst, opts, _ := strings.Cut(t, ":")
-		out[dst] = opts
-	}
-	return out
-}
-
-func keyValues(list []string) map[string]string {
-	if len(list) == 0 {
-		return nil
-	}
-	out := map[string]string{}
-	for _, kv := range list {
-		k, v, _ := strings.Cut(kv, "=")
+	for _, e := range list {
+		k, v, _ := strings.Cut(e, sep)
 		out[k] = v
 	}
 	return out
